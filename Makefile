@@ -1,0 +1,31 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install run test browser benchmark
+
+# torch first: its pinned CPU build lies on this machine's disk; afterwards nothing pulls a CUDA build.
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) manage.py setup
+	bin/serve
+
+# The browser tests drive Debian's chromium; install it when missing (skipped with a message where apt can't).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium could not be installed: the browser tests will be skipped"
+
+test: install browser
+	$(PY) -m pytest
+
+benchmark: install
+	$(PY) manage.py benchmark_retrain

@@ -1,0 +1,206 @@
+"""The REST API (django-ninja): /api/v1/classify, feedback, the active model, hand promotion."""
+
+from typing import Any, Literal
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.utils import timezone
+from ninja import Field, NinjaAPI, Schema
+from ninja.errors import HttpError, ValidationError
+from ninja.security import HttpBearer
+from pydantic import field_validator
+
+from training.datasets import label_error
+from training.promotion import UnknownVersion, promote_by_hand, version_by_number
+from training.registry import ModelFileError, active_version
+
+from .classify import classify, record_feedback
+from .models import ApiToken, Interaction, hash_token
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request, token):
+        found = (
+            ApiToken.objects.select_related("user")
+            .filter(token_hash=hash_token(token), user__is_active=True)
+            .first()
+        )
+        if found is None:
+            return None
+        ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+        request.user = found.user
+        return found.user
+
+
+api = NinjaAPI(
+    title="SecondMind API",
+    version="1",
+    description="Classify prompts into subject / action / category triplets and teach the model.",
+    auth=BearerToken(),
+    urls_namespace="api",
+    docs_decorator=login_required,
+)
+
+
+def _readable(errors):
+    parts = []
+    for error in errors:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "payload"))
+        message = error.get("msg", "is invalid").removeprefix("Value error, ")
+        parts.append(f"{where or 'body'}: {message}")
+    return "; ".join(parts)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request, exc):
+    return api.create_response(request, {"detail": _readable(exc.errors), "errors": exc.errors}, status=422)
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc):
+    message = str(exc)
+    if message.startswith("Cannot parse request body"):
+        message = 'The request body is not valid JSON: send an object such as {"prompt": "..."}.'
+    return api.create_response(request, {"detail": message}, status=exc.status_code)
+
+
+class Confidence(Schema):
+    subject: float
+    action: float
+    category: float
+
+
+class ClassifyIn(Schema):
+    prompt: str = Field(..., strict=True, description="The text a person sent to the assistant.")
+    context: dict[str, Any] | None = Field(None, description="Any JSON object kept with the interaction.")
+
+    @field_validator("prompt")
+    @classmethod
+    def prompt_has_text(cls, value):
+        if not value.strip():
+            raise ValueError("must not be empty or only whitespace")
+        limit = settings.SECONDMIND_MAX_PROMPT_CHARS
+        if len(value) > limit:
+            raise ValueError(f"is {len(value)} characters long; the limit is {limit}")
+        return value
+
+
+class ClassifyOut(Schema):
+    interaction_id: int
+    subject: str
+    action: str
+    category: str
+    confidence: Confidence
+    verdict: Literal["accepted", "review", "rejected"]
+    reasons: list[str]
+    model_version: int | None
+
+
+class TripletIn(Schema):
+    subject: str = Field(..., strict=True)
+    action: str = Field(..., strict=True)
+    category: str = Field(..., strict=True)
+
+    @field_validator("subject", "action", "category")
+    @classmethod
+    def is_a_label(cls, value, info):
+        if error := label_error(info.field_name, value):
+            raise ValueError(error)
+        return value.strip()
+
+
+class FeedbackOut(Schema):
+    interaction_id: int
+    example_id: int
+    source: str
+    subject: str
+    action: str
+    category: str
+
+
+class HeadScore(Schema):
+    accuracy: float
+    macro_f1: float
+
+
+class HoldoutMetrics(Schema):
+    size: int
+    exact: float
+    mean_macro_f1: float
+    subject: HeadScore
+    action: HeadScore
+    category: HeadScore
+
+
+class ModelOut(Schema):
+    version: int
+    status: str
+    encoder: str
+    trained_at: str
+    activated_at: str | None
+    trained_on: int
+    holdout: HoldoutMetrics | None
+
+
+class PromoteIn(Schema):
+    reason: str = Field(..., min_length=1, description="Why, recorded with the promotion.")
+
+
+def _model_out(version):
+    return {
+        "version": version.number,
+        "status": version.status,
+        "encoder": version.encoder,
+        "trained_at": version.created_at.isoformat(),
+        "activated_at": version.activated_at.isoformat() if version.activated_at else None,
+        "trained_on": version.trained_on.count(),
+        "holdout": version.metrics.get("holdout"),
+    }
+
+
+@api.post("/classify", response=ClassifyOut, summary="Classify a prompt and store the interaction")
+def classify_prompt(request, payload: ClassifyIn):
+    try:
+        interaction = classify(payload.prompt, payload.context, user=request.user)
+    except ModelFileError as error:
+        raise HttpError(503, str(error)) from None
+    return {
+        "interaction_id": interaction.pk,
+        **interaction.triplet,
+        "confidence": interaction.confidence,
+        "verdict": interaction.verdict,
+        "reasons": interaction.reasons,
+        "model_version": interaction.model_version.number if interaction.model_version else None,
+    }
+
+
+@api.post("/interactions/{interaction_id}/feedback", response=FeedbackOut,
+          summary="Correct the triplet of an interaction; it joins the live dataset")
+def feedback(request, interaction_id: int, payload: TripletIn):
+    interaction = Interaction.objects.filter(pk=interaction_id).first()
+    if interaction is None:
+        raise HttpError(404, f"Interaction {interaction_id} does not exist.")
+    example = record_feedback(interaction, payload.dict(), request.user)
+    return {"interaction_id": interaction.pk, "example_id": example.pk, "source": example.source, **example.triplet}
+
+
+@api.get("/models/active", response=ModelOut, summary="The model that answers, with its holdout scores")
+def model_active(request):
+    version = active_version()
+    if version is None:
+        raise HttpError(404, "No model is active yet: run `python manage.py retrain --wait`.")
+    return _model_out(version)
+
+
+@api.post("/models/{version}/promote", response=ModelOut,
+          summary="Staff: make a version active by hand (promotion or rollback)")
+def promote(request, version: int, payload: PromoteIn):
+    if not request.user.is_staff:
+        raise HttpError(403, "Only staff can promote or roll back a model.")
+    try:
+        chosen = promote_by_hand(version_by_number(version), request.user, payload.reason)
+    except UnknownVersion as error:
+        raise HttpError(404, str(error)) from None
+    except ModelFileError as error:
+        raise HttpError(409, str(error)) from None
+    return _model_out(chosen)

@@ -1,0 +1,57 @@
+"""Loop 1: classify a prompt, store the interaction, apply the gate; and explicit feedback."""
+
+import time
+
+import numpy as np
+from django.db import transaction
+
+from training.datasets import add_example
+from training.detector import detector
+from training.models import ModelVersion, Source
+
+from .gate import judge
+from .models import Interaction, Review, Verdict
+
+
+def classify(prompt, context=None, user=None, source="api"):
+    started = time.perf_counter()
+    prediction = detector.predict(prompt)
+    verdict = judge(prompt, prediction)
+    latency_ms = (time.perf_counter() - started) * 1000
+    with transaction.atomic():
+        interaction = Interaction.objects.create(
+            prompt=prompt,
+            context=context or {},
+            user=user,
+            source=source,
+            embedding=np.asarray(prediction.embedding, dtype=np.float32).tobytes(),
+            confidence=prediction.confidence,
+            model_version=ModelVersion.objects.filter(number=prediction.model_version).first(),
+            latency_ms=round(latency_ms, 2),
+            verdict=verdict.decision,
+            reasons=verdict.reasons,
+            thresholds=verdict.thresholds,
+            **prediction.triplet,
+        )
+        if verdict.decision == Verdict.ACCEPTED:
+            interaction.example, _ = add_example(
+                prompt, prediction.triplet, Source.BATCH, user=user, embedding=prediction.embedding
+            )
+            interaction.save(update_fields=["example"])
+    return interaction
+
+
+def record_feedback(interaction, triplet, user):
+    """A person's corrected triplet joins the live dataset, traced to the interaction."""
+    with transaction.atomic():
+        example, _ = add_example(
+            interaction.prompt, triplet, Source.LIVE, user=user,
+            embedding=np.frombuffer(interaction.embedding, dtype=np.float32),
+        )
+        Review.objects.create(
+            interaction=interaction, reviewer=user, decision=Review.Decision.FEEDBACK,
+            before=interaction.triplet, after=example.triplet,
+        )
+        interaction.example = example
+        interaction.save(update_fields=["example"])
+    return example

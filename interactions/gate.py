@@ -1,0 +1,60 @@
+"""The quality gate: noise is dropped, confident triplets are auto-accepted, the rest goes to review."""
+
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from training.models import HEADS
+
+from .models import Verdict
+
+# Only punctuation, digits and symbols ("!!!", "+1", "-1", "???"), or a slash command ("/reset").
+_COMMAND_SHAPE = re.compile(r"^([\W\d_]+|/\w.*)$")
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    decision: str
+    reasons: list
+    thresholds: dict
+
+
+def is_system_command(text):
+    return text in settings.SECONDMIND_GATE_COMMANDS or bool(_COMMAND_SHAPE.match(text))
+
+
+def noise_reasons(prompt):
+    text = prompt.strip()
+    reasons = []
+    if len(text) < settings.SECONDMIND_GATE_MIN_CHARS:
+        reasons.append("too_short")
+    if len(text.split()) < settings.SECONDMIND_GATE_MIN_WORDS:
+        reasons.append("too_few_words")
+    if is_system_command(text):
+        reasons.append("system_command")
+    return reasons
+
+
+def thresholds():
+    return {
+        "min_chars": settings.SECONDMIND_GATE_MIN_CHARS,
+        "min_words": settings.SECONDMIND_GATE_MIN_WORDS,
+        "unknown_below": settings.SECONDMIND_UNKNOWN_THRESHOLD,
+        "accept_at": settings.SECONDMIND_ACCEPT_THRESHOLD,
+    }
+
+
+def judge(prompt, prediction):
+    """The verdict for a prompt and the model's prediction of it, with reason codes."""
+    used = thresholds()
+    if noise := noise_reasons(prompt):
+        return GateVerdict(Verdict.REJECTED, noise, used)
+    if prediction.model_version is None:
+        return GateVerdict(Verdict.REVIEW, ["no_active_model"], used)
+    if unknown := prediction.unknown_heads:
+        return GateVerdict(Verdict.REVIEW, [f"unknown_{head}" for head in unknown], used)
+    unsure = [head for head in HEADS if prediction.confidence[head] < used["accept_at"]]
+    if unsure:
+        return GateVerdict(Verdict.REVIEW, [f"low_confidence_{head}" for head in unsure], used)
+    return GateVerdict(Verdict.ACCEPTED, ["confident"], used)

@@ -1,0 +1,90 @@
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+from training.models import Example, ModelVersion
+
+
+def hash_token(token):
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token for the REST API; only its sha256 is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=8, editable=False, help_text="The first characters, to tell tokens apart.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.user})"
+
+    @classmethod
+    def issue(cls, user, name=""):
+        """(token, plaintext): the plaintext is shown once and never stored."""
+        plaintext = "sm_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, name=name, token_hash=hash_token(plaintext), prefix=plaintext[:8])
+        return token, plaintext
+
+
+class Verdict(models.TextChoices):
+    ACCEPTED = "accepted"
+    REVIEW = "review"
+    REJECTED = "rejected"
+
+
+class Interaction(models.Model):
+    prompt = models.TextField()
+    context = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    source = models.CharField(max_length=20, default="api", help_text="api, dashboard, simulation")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    embedding = models.BinaryField(editable=False)
+    subject = models.CharField(max_length=100)
+    action = models.CharField(max_length=100)
+    category = models.CharField(max_length=100)
+    confidence = models.JSONField(help_text="Per head confidence, 0 to 1.")
+    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL)
+    latency_ms = models.FloatField()
+    verdict = models.CharField(max_length=10, choices=Verdict.choices, db_index=True)
+    reasons = models.JSONField(default=list)
+    thresholds = models.JSONField(default=dict, help_text="The gate settings the verdict used.")
+    example = models.ForeignKey(
+        Example, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions",
+        help_text="The training example this interaction produced (batch, or live after a review).",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"#{self.pk} {self.prompt[:60]}"
+
+    @property
+    def triplet(self):
+        return {"subject": self.subject, "action": self.action, "category": self.category}
+
+
+class Review(models.Model):
+    """A person's decision on an interaction: what it was before and after, who, when."""
+
+    class Decision(models.TextChoices):
+        APPROVED = "approved"
+        OVERRIDDEN = "overridden"
+        REJECTED = "rejected"
+        FEEDBACK = "feedback"
+
+    interaction = models.ForeignKey(Interaction, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    before = models.JSONField()
+    after = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]

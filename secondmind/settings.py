@@ -1,0 +1,180 @@
+"""SecondMind settings, read from the environment (see the configuration table in README.md)."""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envbool(name, default):
+    return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
+
+
+def envint(name, default):
+    return int(os.environ.get(name, default))
+
+
+def envfloat(name, default):
+    return float(os.environ.get(name, default))
+
+
+DATA_DIR = Path(os.environ.get("SECONDMIND_DATA_DIR", BASE_DIR / "data")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key():
+    """SECRET_KEY from the environment, else one generated once and kept in the data dir."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_urlsafe(50))
+        tmp.chmod(0o600)
+        os.replace(tmp, path)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = envbool("DEBUG", "false")
+ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")
+CSRF_TRUSTED_ORIGINS = [
+    origin for origin in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if origin
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "django_q",
+    "training",
+    "interactions",
+    "secondmind",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "secondmind.urls"
+WSGI_APPLICATION = "secondmind.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite by default. The web process and the worker write the same file: WAL lets readers run beside
+# a writer, IMMEDIATE transactions take the write lock up front and the timeout waits for it instead
+# of failing with "database is locked".
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 30,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'secondmind.sqlite3'}"),
+        conn_max_age=envint("DATABASE_CONN_MAX_AGE", "0"),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
+    # A file, not memory, so that a real django-q2 worker process can share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "staticfiles"
+MEDIA_ROOT = DATA_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# django-q2: the database is the broker unless REDIS_URL names a Redis server.
+Q_CLUSTER = {
+    "name": "secondmind",
+    "workers": envint("SECONDMIND_WORKERS", "1"),
+    "timeout": envint("SECONDMIND_TRAINING_TIMEOUT", "3600"),
+    "retry": envint("SECONDMIND_TRAINING_TIMEOUT", "3600") + 60,
+    "max_attempts": 1,
+    "catch_up": False,
+    "orm": "default",
+    "poll": 0.5,
+}
+if os.environ.get("REDIS_URL"):
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = os.environ["REDIS_URL"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+# --- SecondMind ------------------------------------------------------------------------------------
+SECONDMIND_MAX_PROMPT_CHARS = envint("SECONDMIND_MAX_PROMPT_CHARS", "2000")
+SECONDMIND_SEED_FILE = Path(os.environ.get("SECONDMIND_SEED_FILE", BASE_DIR / "seed" / "intentions_base.jsonl"))
+
+# Quality gate (the original design's defaults).
+SECONDMIND_GATE_MIN_CHARS = envint("SECONDMIND_GATE_MIN_CHARS", "10")
+SECONDMIND_GATE_MIN_WORDS = envint("SECONDMIND_GATE_MIN_WORDS", "3")
+SECONDMIND_GATE_COMMANDS = os.environ.get("SECONDMIND_GATE_COMMANDS", "!!!,+1,-1").split(",")
+# A head whose confidence is below this answers "Unknown".
+SECONDMIND_UNKNOWN_THRESHOLD = envfloat("SECONDMIND_UNKNOWN_THRESHOLD", "0.4")
+# Every head at or above this: the triplet is auto-accepted into the batch dataset.
+SECONDMIND_ACCEPT_THRESHOLD = envfloat("SECONDMIND_ACCEPT_THRESHOLD", "0.9")
+
+# Training.
+SECONDMIND_HOLDOUT_FRACTION = envfloat("SECONDMIND_HOLDOUT_FRACTION", "0.2")
+SECONDMIND_TRAIN_EPOCHS = envint("SECONDMIND_TRAIN_EPOCHS", "300")
+SECONDMIND_RETRAIN_THRESHOLD = envint("SECONDMIND_RETRAIN_THRESHOLD", "100")
+SECONDMIND_RETRAIN_CRON = os.environ.get("SECONDMIND_RETRAIN_CRON", "0 3 * * 0")
+SECONDMIND_NEAR_DUPLICATE_SIMILARITY = envfloat("SECONDMIND_NEAR_DUPLICATE_SIMILARITY", "0.95")
+SECONDMIND_PROMOTION_TOLERANCE = envfloat("SECONDMIND_PROMOTION_TOLERANCE", "0.02")
+SECONDMIND_STALE_RUN_MINUTES = envint("SECONDMIND_STALE_RUN_MINUTES", "15")
+# Below this many holdout examples a candidate is not compared; it stays a candidate (see README).
+SECONDMIND_MIN_HOLDOUT = envint("SECONDMIND_MIN_HOLDOUT", "10")

@@ -1,0 +1,216 @@
+"""The dataset: adding examples without duplicates, cached embeddings, JSONL import and export,
+and the merged view of base + live + batch that training uses."""
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+
+from .encoder import ENCODER_NAME, embed
+from .heads import UNKNOWN
+from .models import HEADS, HUMAN_SOURCES, Example, Source, normalize_prompt
+
+JSONL_FIELDS = ("prompt",) + HEADS
+EXPORT_FILES = {
+    Source.BASE: "intentions_base.jsonl",
+    Source.BATCH: "batch_dataset.jsonl",
+    Source.LIVE: "live_dataset.jsonl",
+}
+# Conflicting labels for one prompt: a person over the machine, and the latest human decision first.
+SOURCE_PRIORITY = {Source.LIVE: 0, Source.BASE: 1, Source.BATCH: 2}
+MAX_LABEL_CHARS = 100
+
+
+class InvalidDataset(Exception):
+    def __init__(self, errors):
+        self.errors = errors
+        super().__init__("\n".join(f"line {n}: {message}" for n, message in errors))
+
+
+def label_error(head, value):
+    if not isinstance(value, str) or not value.strip():
+        return f'"{head}" must be a non-empty string'
+    if len(value) > MAX_LABEL_CHARS:
+        return f'"{head}" is longer than {MAX_LABEL_CHARS} characters'
+    if value.strip() == UNKNOWN:
+        return f'"{head}" cannot be "{UNKNOWN}": it is reserved for an unsure head'
+    return None
+
+
+def record_error(record):
+    """What is wrong with one JSONL object, or None."""
+    if not isinstance(record, dict):
+        return "expected a JSON object"
+    missing = [name for name in JSONL_FIELDS if name not in record]
+    if missing:
+        return "missing " + ", ".join(f'"{name}"' for name in missing)
+    prompt = record["prompt"]
+    if not isinstance(prompt, str) or not prompt.strip():
+        return '"prompt" must be a non-empty string'
+    if len(prompt) > settings.SECONDMIND_MAX_PROMPT_CHARS:
+        return f'"prompt" is longer than {settings.SECONDMIND_MAX_PROMPT_CHARS} characters'
+    for head in HEADS:
+        if error := label_error(head, record[head]):
+            return error
+    return None
+
+
+def parse_jsonl(lines):
+    """(records, errors): the valid triplets and a (line number, message) per bad line."""
+    records, errors = [], []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            errors.append((number, f"not valid JSON ({error.msg})"))
+            continue
+        if problem := record_error(record):
+            errors.append((number, problem))
+        else:
+            records.append({name: record[name].strip() for name in JSONL_FIELDS})
+    return records, errors
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    duplicates: int = 0
+    errors: list = field(default_factory=list)
+
+
+def import_jsonl(lines, source, skip_invalid=False, user=None):
+    """Import triplets from JSONL lines; a file with errors imports nothing unless `skip_invalid`."""
+    records, errors = parse_jsonl(lines)
+    if errors and not skip_invalid:
+        raise InvalidDataset(errors)
+    result = ImportResult(errors=errors)
+    embeddings = embed([r["prompt"] for r in records])
+    with transaction.atomic():
+        for record, vector in zip(records, embeddings):
+            _, created = add_example(
+                record["prompt"], record, source, user=user, embedding=vector, notify=False
+            )
+            result.created += created
+            result.duplicates += not created
+    examples_added(result.created)
+    return result
+
+
+def export_jsonl(source, out):
+    """Write the examples of one source to a text stream, oldest first, one object per line."""
+    for example in Example.objects.filter(source=source).order_by("pk"):
+        record = {"prompt": example.prompt, **example.triplet}
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def add_example(prompt, triplet, source, user=None, embedding=None, notify=True):
+    """(example, created). A batch prompt already in the dataset is not added again; a live one
+    replaces the earlier human decision for that prompt."""
+    normalized = normalize_prompt(prompt)
+    labels = {head: triplet[head] for head in HEADS}
+    vector = {} if embedding is None else {"embedding": _to_bytes(embedding), "encoder": ENCODER_NAME}
+    with transaction.atomic():
+        if source == Source.LIVE:
+            example, created = Example.objects.update_or_create(
+                normalized_prompt=normalized,
+                source=source,
+                defaults={"prompt": prompt, "created_by": user, **labels, **vector},
+            )
+        else:
+            existing = Example.objects.filter(normalized_prompt=normalized)
+            if source == Source.BASE:
+                existing = existing.filter(source=Source.BASE)
+            example = existing.order_by("pk").first()
+            created = example is None
+            if created:
+                example = Example.objects.create(
+                    prompt=prompt, source=source, created_by=user, **labels, **vector
+                )
+    if created and notify:
+        examples_added(1)
+    return example, created
+
+
+def examples_added(count):
+    """Hook for the retrain threshold: called after examples were committed."""
+    if count:
+        from .triggers import check_threshold  # triggers enqueue tasks; keep imports one-way
+
+        transaction.on_commit(check_threshold)
+
+
+def _to_bytes(vector):
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def ensure_embeddings(examples, progress=None):
+    """Embed the examples that have no embedding from the current encoder, and store them."""
+    missing = [e for e in examples if e.embedding is None or e.encoder != ENCODER_NAME]
+    if missing:
+        vectors = embed([e.prompt for e in missing], show_progress=False)
+        for example, vector in zip(missing, vectors):
+            example.embedding = _to_bytes(vector)
+            example.encoder = ENCODER_NAME
+        Example.objects.bulk_update(missing, ["embedding", "encoder"], batch_size=500)
+    return len(missing)
+
+
+def matrix(examples):
+    return np.stack([e.vector() for e in examples]) if examples else np.zeros((0, 384), np.float32)
+
+
+def in_holdout_region(normalized_prompt):
+    """A stable hash of the prompt decides, so a prompt is held out by every version or by none."""
+    digest = hashlib.sha256(normalized_prompt.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < settings.SECONDMIND_HOLDOUT_FRACTION
+
+
+@dataclass
+class MergedDataset:
+    train: list
+    holdout: list
+    conflicts: int
+    unused_batch: int
+    per_source: Counter
+
+    @property
+    def summary(self):
+        return {
+            "train": len(self.train),
+            "holdout": len(self.holdout),
+            "conflicts_resolved": self.conflicts,
+            "batch_in_holdout_region_unused": self.unused_batch,
+            "train_per_source": dict(self.per_source),
+        }
+
+
+def merge(include_batch=True):
+    """base + live + batch, one example per normalized prompt (live > base > batch), split into
+    the training set and the human-only holdout."""
+    chosen = {}
+    conflicts = 0
+    for example in Example.objects.order_by("pk"):
+        current = chosen.get(example.normalized_prompt)
+        if current is None:
+            chosen[example.normalized_prompt] = example
+            continue
+        conflicts += current.triplet != example.triplet
+        if SOURCE_PRIORITY[example.source] < SOURCE_PRIORITY[current.source]:
+            chosen[example.normalized_prompt] = example
+    train, holdout, unused_batch = [], [], 0
+    for normalized, example in chosen.items():
+        if not in_holdout_region(normalized):
+            if include_batch or example.source in HUMAN_SOURCES:
+                train.append(example)
+        elif example.source in HUMAN_SOURCES:
+            holdout.append(example)
+        else:
+            unused_batch += 1  # never trained on, so no prompt is trained by one version and scored by another
+    per_source = Counter(e.source for e in train)
+    return MergedDataset(train, holdout, conflicts, unused_batch, per_source)

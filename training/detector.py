@@ -1,0 +1,77 @@
+"""Serves the active model version. Each call checks which version is active (one indexed query)
+and swaps in a newly promoted one atomically, so web processes pick it up without a restart."""
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+
+from .encoder import embed
+from .heads import UNKNOWN
+from .models import HEADS, ModelVersion
+from .registry import load_heads
+
+
+@dataclass(frozen=True)
+class Prediction:
+    triplet: dict
+    confidence: dict
+    embedding: np.ndarray
+    model_version: int | None
+
+    @property
+    def unknown_heads(self):
+        return [head for head in HEADS if self.triplet[head] == UNKNOWN]
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    number: int
+    sha256: str
+    heads: object
+
+
+class IntentDetector:
+    def __init__(self):
+        self._loaded = None
+        self._lock = threading.Lock()
+
+    def _current(self):
+        row = (
+            ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
+            .values_list("number", "sha256")
+            .first()
+        )
+        if row is None:
+            return None
+        loaded = self._loaded
+        if loaded is None or (loaded.number, loaded.sha256) != row:
+            with self._lock:
+                loaded = self._loaded
+                if loaded is None or (loaded.number, loaded.sha256) != row:
+                    version = ModelVersion.objects.get(number=row[0])
+                    loaded = _Loaded(version.number, version.sha256, load_heads(version))
+                    self._loaded = loaded  # one reference swap: a request sees the old or the new
+        return loaded
+
+    def predict_embedding(self, embedding):
+        loaded = self._current()
+        if loaded is None:
+            return Prediction(
+                {head: UNKNOWN for head in HEADS}, {head: 0.0 for head in HEADS}, embedding, None
+            )
+        predicted = loaded.heads.predict(embedding[None, :])
+        threshold = settings.SECONDMIND_UNKNOWN_THRESHOLD
+        triplet, confidence = {}, {}
+        for head in HEADS:
+            label, score = predicted[head][0][0], float(predicted[head][1][0])
+            triplet[head] = label if score >= threshold else UNKNOWN
+            confidence[head] = round(score, 4)
+        return Prediction(triplet, confidence, embedding, loaded.number)
+
+    def predict(self, prompt):
+        return self.predict_embedding(embed([prompt])[0])
+
+
+detector = IntentDetector()

@@ -1,0 +1,43 @@
+"""Scores a model on labelled examples: per head accuracy, macro-F1, per-class precision and
+recall, a confusion matrix, and exact-triplet accuracy."""
+
+import numpy as np
+
+from .models import HEADS
+
+
+def head_metrics(gold, predicted):
+    classes = sorted(set(gold) | set(predicted))
+    index = {label: i for i, label in enumerate(classes)}
+    confusion = np.zeros((len(classes), len(classes)), dtype=int)
+    for g, p in zip(gold, predicted):
+        confusion[index[g], index[p]] += 1
+    true_positive = np.diag(confusion)
+    predicted_count = confusion.sum(axis=0)
+    gold_count = confusion.sum(axis=1)
+    precision = np.divide(true_positive, predicted_count, out=np.zeros(len(classes)), where=predicted_count > 0)
+    recall = np.divide(true_positive, gold_count, out=np.zeros(len(classes)), where=gold_count > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(len(classes)), where=(precision + recall) > 0)
+    present = gold_count > 0  # macro-F1 over the classes the holdout actually has
+    return {
+        "accuracy": float(true_positive.sum() / max(len(gold), 1)),
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "per_class": {
+            label: {"precision": float(precision[i]), "recall": float(recall[i]), "support": int(gold_count[i])}
+            for label, i in index.items()
+        },
+        "confusion": {"labels": classes, "matrix": confusion.tolist()},
+    }
+
+
+def evaluate(heads, embeddings, triplets):
+    """Metrics of `heads` on the examples; an empty set scores as None."""
+    if len(triplets) == 0:
+        return None
+    predictions = heads.predict(embeddings)
+    metrics = {head: head_metrics([t[head] for t in triplets], predictions[head][0]) for head in HEADS}
+    exact = [all(predictions[head][0][i] == t[head] for head in HEADS) for i, t in enumerate(triplets)]
+    metrics["exact"] = float(np.mean(exact))
+    metrics["mean_macro_f1"] = float(np.mean([metrics[head]["macro_f1"] for head in HEADS]))
+    metrics["size"] = len(triplets)
+    return metrics

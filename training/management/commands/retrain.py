@@ -1,0 +1,47 @@
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from training.models import TrainingRun
+from training.pipeline import execute
+from training.triggers import TrainingBusy, create_run, enqueue
+
+
+class Command(BaseCommand):
+    help = "Retrain the heads: enqueue for the worker, or --wait to train here with a progress bar."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--wait", action="store_true", help="train in the foreground")
+        parser.add_argument("--force", action="store_true", help="train even when nothing is new")
+
+    def handle(self, *args, wait, force, **options):
+        try:
+            if not wait:
+                run = enqueue(TrainingRun.Trigger.MANUAL, force=force)
+                self.stdout.write(f"Queued training run #{run.pk}; the worker (make run) will pick it up.")
+                return
+            run = create_run(TrainingRun.Trigger.MANUAL, force=force)
+        except TrainingBusy as busy:
+            raise CommandError(str(busy)) from None
+        run = self._run_with_bar(run)
+        self._report(run)
+
+    def _run_with_bar(self, run):
+        with tqdm(total=100, unit="%", file=self.stderr._out, bar_format="{desc:<12} {bar} {n:3.0f}%") as bar:
+            def report(stage, percent):
+                bar.set_description_str(stage)
+                bar.update(percent - bar.n)
+
+            return execute(run, report=report)
+
+    def _report(self, run):
+        if run.status == TrainingRun.Status.FAILED:
+            raise CommandError(f"Training run #{run.pk} failed: {run.error}")
+        if run.status == TrainingRun.Status.SKIPPED:
+            self.stdout.write(f"{run.decision} Use --force to train anyway.")
+            return
+        holdout = run.version.metrics.get("holdout") or {}
+        self.stdout.write(
+            f"Trained model v{run.version.number} on {run.summary['trained_on']} examples "
+            f"(holdout {run.summary['holdout']}, exact {holdout.get('exact', float('nan')):.3f}). "
+            f"{run.decision}"
+        )

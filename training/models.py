@@ -1,0 +1,167 @@
+import numpy as np
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+HEADS = ("subject", "action", "category")
+
+
+class Source(models.TextChoices):
+    BASE = "base", "base (hand-annotated seed)"
+    BATCH = "batch", "batch (auto-accepted)"
+    LIVE = "live", "live (human-reviewed)"
+
+
+HUMAN_SOURCES = (Source.BASE, Source.LIVE)
+
+
+def normalize_prompt(prompt):
+    """The key examples are deduplicated on: case and whitespace do not make a new example."""
+    return " ".join(prompt.casefold().split())
+
+
+class Example(models.Model):
+    prompt = models.TextField()
+    normalized_prompt = models.TextField(editable=False, db_index=True)
+    subject = models.CharField(max_length=100)
+    action = models.CharField(max_length=100)
+    category = models.CharField(max_length=100)
+    source = models.CharField(max_length=5, choices=Source.choices, db_index=True)
+    embedding = models.BinaryField(null=True, editable=False)
+    encoder = models.CharField(max_length=200, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["normalized_prompt", "source"], name="one_example_per_prompt_and_source"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.prompt} -> {self.triplet}"
+
+    def save(self, *args, **kwargs):
+        self.normalized_prompt = normalize_prompt(self.prompt)
+        super().save(*args, **kwargs)
+
+    @property
+    def triplet(self):
+        return {head: getattr(self, head) for head in HEADS}
+
+    @property
+    def is_human(self):
+        return self.source in HUMAN_SOURCES
+
+    def vector(self):
+        return np.frombuffer(self.embedding, dtype=np.float32)
+
+
+class ModelVersion(models.Model):
+    class Status(models.TextChoices):
+        CANDIDATE = "candidate"
+        ACTIVE = "active"
+        RETIRED = "retired"
+        REJECTED = "rejected"
+
+    number = models.PositiveIntegerField(unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CANDIDATE)
+    encoder = models.CharField(max_length=200)
+    heads_file = models.FileField(upload_to="models/")
+    sha256 = models.CharField(max_length=64)
+    labels = models.JSONField(help_text="The label vocabulary of each head, in output order.")
+    metrics = models.JSONField(default=dict, blank=True)
+    trained_on = models.ManyToManyField(Example, related_name="trained_into", blank=True)
+    evaluated_on = models.ManyToManyField(Example, related_name="evaluated_in", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="active"), name="one_active_model"
+            )
+        ]
+
+    def __str__(self):
+        return f"v{self.number} ({self.status})"
+
+
+class TrainingRun(models.Model):
+    class Trigger(models.TextChoices):
+        THRESHOLD = "threshold"
+        MANUAL = "manual"
+        SCHEDULE = "schedule"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+
+    OPEN = (Status.QUEUED, Status.RUNNING)
+
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # True while queued or running, NULL after: the unique constraint allows one open run at a time.
+    is_open = models.BooleanField(null=True, default=True, editable=False)
+    stage = models.CharField(max_length=40, blank=True)
+    percent = models.PositiveSmallIntegerField(default=0)
+    force = models.BooleanField(default=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    data_until = models.BigIntegerField(
+        default=0, help_text="The highest example id present when the run started."
+    )
+    summary = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    promoted = models.BooleanField(null=True)
+    decision = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_open"], condition=Q(is_open=True), name="one_open_training_run"
+            )
+        ]
+
+    def __str__(self):
+        return f"run #{self.pk} ({self.trigger}, {self.status})"
+
+    def save(self, *args, **kwargs):
+        self.is_open = True if self.status in self.OPEN else None
+        if "update_fields" in kwargs and kwargs["update_fields"] is not None:
+            kwargs["update_fields"] = set(kwargs["update_fields"]) | {"is_open"}
+        super().save(*args, **kwargs)
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class Promotion(models.Model):
+    """A hand promotion or rollback: who made which version active, and why."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="promotions")
+    previous = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)

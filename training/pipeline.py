@@ -1,0 +1,127 @@
+"""One training run: merge, embed what is new, train, evaluate against the active model on the same
+human-only holdout, register the candidate and promote it only if it is better."""
+
+import time
+
+from django.db.models import Max
+from django.utils import timezone
+
+from .datasets import ensure_embeddings, matrix, merge
+from .encoder import ENCODER_NAME
+from .evaluation import evaluate
+from .models import Example, HUMAN_SOURCES, TrainingRun
+from .promotion import decide
+from .triggers import new_examples_count
+from .registry import activate, active_version, load_heads, register
+from .trainer import Trainer
+
+
+class Progress:
+    """Records the stage and percent of a run as it goes; `report` also feeds a console bar."""
+
+    def __init__(self, run, report=None):
+        self.run = run
+        self.report = report or (lambda stage, percent: None)
+
+    def __call__(self, stage, percent):
+        self.run.stage, self.run.percent = stage, int(percent)
+        self.run.heartbeat_at = timezone.now()
+        self.run.save(update_fields=["stage", "percent", "heartbeat_at"])
+        self.report(stage, int(percent))
+
+
+def _train(examples, progress, start, end):
+    def on_step(fraction):
+        if fraction in (0, 1) or int(fraction * 100) % 20 == 0:
+            progress("training", start + (end - start) * fraction)
+
+    triplets = [e.triplet for e in examples]
+    return Trainer(matrix(examples), triplets, progress=on_step).train()
+
+
+def _score(heads, holdout):
+    return evaluate(heads, matrix(holdout), [e.triplet for e in holdout])
+
+
+def _batch_helps(with_batch, without_batch, holdout):
+    """Auto-labelled data can hurt: (keep it?, why), from both models on the holdout."""
+    with_metrics, without_metrics = _score(with_batch, holdout), _score(without_batch, holdout)
+    if with_metrics is None:
+        return True, "batch data kept: no holdout to compare"
+    if with_metrics["mean_macro_f1"] >= without_metrics["mean_macro_f1"]:
+        return True, "batch data kept: it did not hurt on the holdout"
+    return False, "batch data left out: the model was better without it"
+
+
+def train_and_decide(run, progress):
+    """The body of a run; returns the new version, promoted or not."""
+    progress("merging", 2)
+    run.data_until = Example.objects.aggregate(m=Max("pk"))["m"] or 0
+    merged = merge()
+    if not merged.train:
+        raise ValueError("There is nothing to train on: import a seed (make run loads one).")
+    progress("embedding", 5)
+    ensure_embeddings(merged.train + merged.holdout)
+    started = time.monotonic()
+    heads = _train(merged.train, progress, 10, 60)
+    trained_on = merged.train
+    batch_note = "no batch data"
+    human = [e for e in merged.train if e.source in HUMAN_SOURCES]
+    if len(human) < len(merged.train) and human:
+        without = _train(human, progress, 60, 85)
+        keep, batch_note = _batch_helps(heads, without, merged.holdout)
+        if not keep:
+            heads, trained_on = without, human
+    train_seconds = time.monotonic() - started
+
+    progress("evaluating", 90)
+    candidate_metrics = _score(heads, merged.holdout)
+    active = active_version()
+    active_metrics = _score(load_heads(active), merged.holdout) if active else None
+    version = register(
+        heads,
+        ENCODER_NAME,
+        trained_on=trained_on,
+        evaluated_on=merged.holdout,
+        metrics={"holdout": candidate_metrics, "active_holdout": active_metrics,
+                 "challenged": active.number if active else None},
+    )
+    promote, reason = decide(candidate_metrics, active_metrics, len(merged.holdout))
+    if promote:
+        activate(version)
+    elif active is not None:
+        version.status = version.Status.REJECTED
+        version.save(update_fields=["status"])
+    run.version, run.promoted, run.decision = version, promote, reason
+    run.summary = {**merged.summary, "batch": batch_note, "train_seconds": round(train_seconds, 2),
+                   "trained_on": len(trained_on)}
+    progress("done", 100)
+    return version
+
+
+def claim(run):
+    """Take a queued run for this process; False when another one already took it."""
+    now = timezone.now()
+    taken = TrainingRun.objects.filter(pk=run.pk, status=TrainingRun.Status.QUEUED).update(
+        status=TrainingRun.Status.RUNNING, started_at=now, heartbeat_at=now
+    )
+    run.refresh_from_db()
+    return taken == 1
+
+
+def execute(run, report=None):
+    """Run a queued run to its end: succeeded, skipped or failed, never leaving it open."""
+    if not claim(run):
+        return run
+    progress = Progress(run, report)
+    try:
+        if not run.force and active_version() is not None and new_examples_count() == 0:
+            run.status, run.decision = TrainingRun.Status.SKIPPED, "Nothing new since the last training."
+        else:
+            train_and_decide(run, progress)
+            run.status = TrainingRun.Status.SUCCEEDED
+    except Exception as error:  # the run records any failure; the active model is untouched
+        run.status, run.error = TrainingRun.Status.FAILED, f"{type(error).__name__}: {error}"
+    run.finished_at = timezone.now()
+    run.save()
+    return run

@@ -1,0 +1,79 @@
+"""Model files: written once through Django's storage API, checked against their sha256 on load."""
+
+import hashlib
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from .heads import TripletHeads
+from .models import ModelVersion
+
+
+class ModelFileError(Exception):
+    """The heads file of a version is missing or does not match its recorded hash."""
+
+
+def _next_number():
+    return (ModelVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
+
+
+def register(heads, encoder, trained_on, evaluated_on, metrics):
+    """Store the heads file, then the version row that points to it; returns the new candidate."""
+    data = heads.to_bytes()
+    sha256 = hashlib.sha256(data).hexdigest()
+    # The file gets a fresh name and the row only exists once the file is whole, so no reader ever
+    # sees a half-written model; the hash check on load catches anything that changed it later.
+    name = default_storage.save(f"models/heads-{sha256[:16]}.pth", ContentFile(data))
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                version = ModelVersion.objects.create(
+                    number=_next_number(),
+                    encoder=encoder,
+                    heads_file=name,
+                    sha256=sha256,
+                    labels=heads.labels,
+                    metrics=metrics,
+                )
+                version.trained_on.set(trained_on)
+                version.evaluated_on.set(evaluated_on)
+                return version
+        except IntegrityError:  # another process took the number: take the next one
+            continue
+    raise RuntimeError("Could not allocate a model version number.")
+
+
+def load_heads(version):
+    try:
+        with default_storage.open(version.heads_file.name, "rb") as f:
+            data = f.read()
+    except FileNotFoundError as error:
+        raise ModelFileError(
+            f"The heads file of model v{version.number} ({version.heads_file.name}) is missing; "
+            "retrain or promote another version."
+        ) from error
+    if hashlib.sha256(data).hexdigest() != version.sha256:
+        raise ModelFileError(
+            f"The heads file of model v{version.number} ({version.heads_file.name}) does not match its "
+            "recorded sha256 and was refused; retrain or promote another version."
+        )
+    return TripletHeads.from_bytes(data)
+
+
+def activate(version):
+    """Make `version` the one active model, retiring the previous one, in one transaction."""
+    with transaction.atomic():
+        ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk).update(
+            status=ModelVersion.Status.RETIRED
+        )
+        version.status = ModelVersion.Status.ACTIVE
+        version.activated_at = timezone.now()
+        version.save(update_fields=["status", "activated_at"])
+    return version
+
+
+def active_version():
+    return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()

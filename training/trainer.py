@@ -1,0 +1,54 @@
+"""Trains the three heads on cached embeddings: a plain object with a `train()`."""
+
+import numpy as np
+import torch
+from torch import nn
+
+from .heads import TripletHeads
+from .models import HEADS
+
+
+def vocabulary(triplets):
+    return {head: sorted({t[head] for t in triplets}) for head in HEADS}
+
+
+class Trainer:
+    def __init__(self, embeddings, triplets, steps=300, batch_size=1024, seed=0, progress=None):
+        """`progress(fraction)` is called while training, if given."""
+        if len(triplets) == 0:
+            raise ValueError("There is nothing to train on: the dataset is empty.")
+        self.embeddings = torch.as_tensor(np.asarray(embeddings, dtype=np.float32))
+        self.triplets = list(triplets)
+        self.steps = steps
+        self.batch_size = batch_size
+        self.seed = seed
+        self.progress = progress or (lambda fraction: None)
+
+    def _targets(self, labels):
+        index = {head: {label: i for i, label in enumerate(labels[head])} for head in HEADS}
+        return {
+            head: torch.tensor([index[head][t[head]] for t in self.triplets]) for head in HEADS
+        }
+
+    def train(self):
+        generator = torch.Generator().manual_seed(self.seed)
+        torch.manual_seed(self.seed)
+        labels = vocabulary(self.triplets)
+        heads = TripletHeads(labels, dimensions=self.embeddings.shape[1])
+        targets = self._targets(labels)
+        optimizer = torch.optim.AdamW(heads.parameters(), lr=0.05, weight_decay=1e-3)
+        loss_fn = nn.CrossEntropyLoss()
+        count = len(self.triplets)
+        heads.train()
+        for step in range(self.steps):
+            batch = torch.randint(count, (min(self.batch_size, count),), generator=generator)
+            logits = heads(self.embeddings[batch])
+            loss = sum(loss_fn(logits[head], targets[head][batch]) for head in HEADS)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if step % 25 == 0:
+                self.progress(step / self.steps)
+        self.progress(1.0)
+        heads.eval()
+        return heads

@@ -1,0 +1,72 @@
+"""The three ways a training starts (threshold, manual, schedule); all end in `tasks.run_training`."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import Example, TrainingRun
+
+
+class TrainingBusy(Exception):
+    def __init__(self, run):
+        self.run = run
+        super().__init__(f"Training run #{run.pk} is already {run.status}; wait for it to finish.")
+
+
+def open_run():
+    return TrainingRun.objects.filter(is_open=True).first()
+
+
+def new_examples_count():
+    """Examples added since the data of the last run that trained (or ever, before any run)."""
+    last = TrainingRun.objects.filter(status=TrainingRun.Status.SUCCEEDED).order_by("-pk").first()
+    since = last.data_until if last else 0
+    return Example.objects.filter(pk__gt=since).count()
+
+
+def recover_stale_runs():
+    """A run whose worker died stays 'running' with an old heartbeat: mark it failed."""
+    cutoff = timezone.now() - timedelta(minutes=settings.SECONDMIND_STALE_RUN_MINUTES)
+    stale = TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING, heartbeat_at__lt=cutoff)
+    for run in stale:
+        run.status, run.finished_at = TrainingRun.Status.FAILED, timezone.now()
+        run.error = (
+            f"The worker stopped reporting progress for over {settings.SECONDMIND_STALE_RUN_MINUTES} "
+            "minutes (it was probably killed); the active model was left as it was."
+        )
+        run.save()
+    return len(stale)
+
+
+def create_run(trigger, user=None, force=False):
+    """A new open run, or TrainingBusy when one is already queued or running (the database decides)."""
+    recover_stale_runs()
+    try:
+        with transaction.atomic():
+            return TrainingRun.objects.create(
+                trigger=trigger, requested_by=user, force=force, heartbeat_at=timezone.now()
+            )
+    except IntegrityError:
+        raise TrainingBusy(open_run()) from None
+
+
+def enqueue(trigger, user=None, force=False):
+    """Queue a training for the worker; returns the run."""
+    from django_q.tasks import async_task
+
+    run = create_run(trigger, user=user, force=force)
+    transaction.on_commit(lambda: async_task("training.tasks.run_training", run.pk, task_name=f"training-run-{run.pk}"))
+    return run
+
+
+def check_threshold():
+    """Enqueue one training once enough new examples arrived; silent when one is already open."""
+    if open_run() is not None or new_examples_count() < settings.SECONDMIND_RETRAIN_THRESHOLD:
+        return None
+    try:
+        return enqueue(TrainingRun.Trigger.THRESHOLD)
+    except TrainingBusy:
+        return None
+
