@@ -1,0 +1,90 @@
+"""Shared fixtures: prepared users, an API client with a real token, the real seed and a trained model.
+
+The encoder is loaded once per test session (it is a process-wide singleton); model files go to a
+fresh media directory per test.
+"""
+
+import json
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from interactions.models import ApiToken
+from training.datasets import import_jsonl
+from training.models import Source, TrainingRun
+from training.pipeline import execute
+from training.triggers import create_run
+
+HWU64 = settings.BASE_DIR.parent / "shared" / "datasets" / "hwu64"
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def reviewer(django_user_model):
+    return django_user_model.objects.create_user("riley", password="riley-password-1")
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_user("sam", password="sam-password-1", is_staff=True)
+
+
+class ApiClient:
+    """A test client that sends JSON with a bearer token."""
+
+    def __init__(self, token):
+        self.client = Client()
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def post(self, path, data=None, raw=None):
+        body = raw if raw is not None else json.dumps(data)
+        return self.client.post(f"/api/v1{path}", body, content_type="application/json", headers=self.headers)
+
+    def get(self, path):
+        return self.client.get(f"/api/v1{path}", headers=self.headers)
+
+
+@pytest.fixture
+def api(reviewer):
+    _, token = ApiToken.issue(reviewer)
+    return ApiClient(token)
+
+
+@pytest.fixture
+def staff_api(staff):
+    _, token = ApiToken.issue(staff)
+    return ApiClient(token)
+
+
+def seed_lines():
+    return settings.SECONDMIND_SEED_FILE.read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture
+def seeded(db):
+    return import_jsonl(seed_lines(), Source.BASE)
+
+
+def train_now(force=True):
+    """A manual training run, in the foreground, as `manage.py retrain --wait` does it."""
+    return execute(create_run(TrainingRun.Trigger.MANUAL, force=force))
+
+
+@pytest.fixture
+def trained(seeded):
+    run = train_now()
+    assert run.status == TrainingRun.Status.SUCCEEDED, run.error
+    return run.version
+
+
+@pytest.fixture
+def hwu64():
+    if not (HWU64 / "train.jsonl").exists():
+        pytest.skip(f"HWU64 is not at {HWU64} (it lives in ../shared/datasets, outside the repository)")
+    return HWU64

@@ -1,0 +1,47 @@
+"""Deduplication, the merged dataset and its human-only holdout."""
+
+from training.datasets import add_example, in_holdout_region, merge
+from training.models import Example, Source, normalize_prompt
+
+TRIPLET = {"subject": "Note", "action": "Find", "category": "Knowledge"}
+OTHER = {"subject": "Paper", "action": "Find", "category": "Research"}
+
+
+def test_prompts_differing_in_case_and_spaces_are_one_example(db):
+    add_example("Find my notes on  Kubernetes", TRIPLET, Source.BATCH)
+    _, created = add_example("find my NOTES on kubernetes ", TRIPLET, Source.BATCH)
+    assert not created
+    assert Example.objects.count() == 1
+
+
+def test_a_batch_prompt_already_labelled_by_a_person_is_not_added(db):
+    add_example("Find my notes on Kubernetes", TRIPLET, Source.BASE)
+    _, created = add_example("Find my notes on Kubernetes", OTHER, Source.BATCH)
+    assert not created
+
+
+def test_merge_resolves_conflicts_live_over_base_over_batch(db):
+    prompt = "Find the article about graph databases"
+    add_example(prompt, OTHER, Source.BATCH)
+    Example.objects.create(prompt=prompt, source=Source.BASE, **TRIPLET)
+    Example.objects.create(prompt=prompt, source=Source.LIVE, **{**TRIPLET, "action": "Think"})
+    merged = merge()
+    chosen = [e for e in merged.train + merged.holdout if e.normalized_prompt == normalize_prompt(prompt)]
+    assert [e.source for e in chosen] == [Source.LIVE]
+    assert merged.conflicts == 2
+
+
+def test_the_holdout_holds_only_human_examples(seeded, settings):
+    settings.SECONDMIND_HOLDOUT_FRACTION = 0.5
+    for i in range(40):
+        add_example(f"automatically labelled prompt number {i}", TRIPLET, Source.BATCH)
+    merged = merge()
+    assert merged.holdout and all(e.source in (Source.BASE, Source.LIVE) for e in merged.holdout)
+    assert merged.unused_batch > 0  # batch prompts in the holdout region are never trained on
+
+
+def test_the_holdout_is_the_same_across_runs_and_never_trained_on(seeded):
+    first, second = merge(), merge()
+    assert [e.pk for e in first.holdout] == [e.pk for e in second.holdout]
+    assert not {e.pk for e in first.holdout} & {e.pk for e in first.train}
+    assert all(in_holdout_region(e.normalized_prompt) for e in first.holdout)
