@@ -1,0 +1,108 @@
+"""A candidate goes live only when it beats the active model on the human-labelled holdout."""
+
+import random
+
+import pytest
+
+from training.datasets import add_example, import_jsonl, in_holdout_region
+from training.models import HEADS, Example, ModelVersion, Promotion, Source
+from training.promotion import decide
+from tests.conftest import train_now
+
+
+def scores(f1, exact=0.5, per_head=None):
+    per_head = per_head or {}
+    metrics = {head: {"macro_f1": per_head.get(head, f1)} for head in HEADS}
+    return {**metrics, "mean_macro_f1": sum(m["macro_f1"] for m in metrics.values()) / 3, "exact": exact}
+
+
+def relabel_training_prompts(wrong):
+    """Live labels for every seed prompt outside the holdout: shuffled (wrong) or the seed's own."""
+    seed = [e for e in Example.objects.filter(source=Source.BASE) if not in_holdout_region(e.normalized_prompt)]
+    shuffled = {head: [e.triplet[head] for e in seed] for head in HEADS}
+    rng = random.Random(7)
+    for values in shuffled.values():
+        rng.shuffle(values)
+    for i, example in enumerate(seed):
+        triplet = {head: shuffled[head][i] for head in HEADS} if wrong else example.triplet
+        add_example(example.prompt, triplet, Source.LIVE)
+
+
+@pytest.fixture
+def hwu64_seeded(db, hwu64):
+    """600 real triplets as the base dataset: a holdout big enough for the comparison to mean something."""
+    lines = (hwu64 / "train.jsonl").read_text(encoding="utf-8").splitlines()[::16][:600]
+    import_jsonl(lines, Source.BASE)
+
+
+def test_a_candidate_trained_on_wrong_labels_is_not_promoted(hwu64_seeded):
+    trained = train_now().version
+    relabel_training_prompts(wrong=True)
+    run = train_now()
+    assert run.promoted is False
+    assert run.version.status == ModelVersion.Status.REJECTED
+    assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE) == trained
+    assert run.decision.startswith("Not promoted")
+
+
+def test_a_better_candidate_is_promoted(hwu64_seeded):
+    relabel_training_prompts(wrong=True)
+    first = train_now().version
+    relabel_training_prompts(wrong=False)
+    run = train_now()
+    assert run.promoted is True, run.decision
+    assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE) == run.version
+    assert run.version.metrics["challenged"] == first.number
+    first.refresh_from_db()
+    assert first.status == ModelVersion.Status.RETIRED
+
+
+def test_the_first_model_goes_live():
+    assert decide(scores(0.1), None, 0) == (True, "First model: there was no active model.")
+
+
+def test_a_tie_keeps_the_active_model(settings):
+    promote, reason = decide(scores(0.6), scores(0.6), 50)
+    assert not promote and "no better" in reason
+
+
+def test_a_head_worse_beyond_the_tolerance_blocks_promotion(settings):
+    settings.SECONDMIND_PROMOTION_TOLERANCE = 0.02
+    candidate = scores(0.9, per_head={"action": 0.57})
+    promote, reason = decide(candidate, scores(0.6), 50)
+    assert not promote and "action lost more than 0.02" in reason
+
+
+def test_a_head_worse_within_the_tolerance_still_promotes(settings):
+    settings.SECONDMIND_PROMOTION_TOLERANCE = 0.02
+    assert decide(scores(0.9, per_head={"action": 0.59}), scores(0.6), 50)[0]
+
+
+def test_lower_exact_accuracy_blocks_promotion():
+    assert not decide(scores(0.7, exact=0.4), scores(0.6, exact=0.5), 50)[0]
+
+
+def test_a_holdout_too_small_to_decide_keeps_the_active_model(settings):
+    settings.SECONDMIND_MIN_HOLDOUT = 10
+    promote, reason = decide(scores(0.9), scores(0.1), 9)
+    assert not promote and "fewer than 10" in reason
+
+
+def test_staff_can_roll_back_through_the_api_with_a_reason(staff_api, staff, trained):
+    newer = train_now().version
+    assert newer.status == ModelVersion.Status.REJECTED  # nothing new: not better
+    response = staff_api.post(f"/models/{newer.number}/promote", {"reason": "try the newer one"})
+    assert response.status_code == 200 and response.json()["version"] == newer.number
+    staff_api.post(f"/models/{trained.number}/promote", {"reason": "roll back"})
+    assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE) == trained
+    assert [(p.version, p.user, p.reason) for p in Promotion.objects.order_by("pk")] == [
+        (newer, staff, "try the newer one"), (trained, staff, "roll back")]
+
+
+def test_a_reviewer_cannot_promote_through_the_api(api, trained):
+    response = api.post(f"/models/{trained.number}/promote", {"reason": "because"})
+    assert response.status_code == 403
+
+
+def test_promoting_an_unknown_version_is_a_404(staff_api, trained):
+    assert staff_api.post("/models/99/promote", {"reason": "x"}).status_code == 404
