@@ -12,6 +12,7 @@ from django.test import Client
 
 from interactions.models import ApiToken
 from training.datasets import import_jsonl
+from training.detector import detector
 from training.models import Source, TrainingRun
 from training.pipeline import execute
 from training.triggers import create_run
@@ -23,6 +24,12 @@ HWU64 = settings.BASE_DIR.parent / "shared" / "datasets" / "hwu64"
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def fresh_detector():
+    """Each test serves like a new process: versions are numbered anew per test database."""
+    detector.forget()
 
 
 @pytest.fixture

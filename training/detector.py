@@ -37,6 +37,10 @@ class IntentDetector:
         self._loaded = None
         self._lock = threading.Lock()
 
+    def forget(self):
+        """Drop the loaded model, as a fresh process starts (the next call loads and checks it)."""
+        self._loaded = None
+
     def _current(self):
         row = (
             ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
