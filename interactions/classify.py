@@ -1,8 +1,10 @@
 """Loop 1: classify a prompt, store the interaction, apply the gate; and explicit feedback."""
 
+import random
 import time
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
 
 from training.datasets import add_example
@@ -26,6 +28,8 @@ def classify(prompt, context=None, user=None, source="api"):
             source=source,
             embedding=np.asarray(prediction.embedding, dtype=np.float32).tobytes(),
             confidence=prediction.confidence,
+            min_confidence=min(prediction.confidence.values()),
+            audit=verdict.decision == Verdict.ACCEPTED and random.random() < settings.SECONDMIND_AUDIT_RATE,
             model_version=ModelVersion.objects.filter(number=prediction.model_version).first(),
             latency_ms=round(latency_ms, 2),
             verdict=verdict.decision,
@@ -46,7 +50,7 @@ def record_feedback(interaction, triplet, user):
     with transaction.atomic():
         example, _ = add_example(
             interaction.prompt, triplet, Source.LIVE, user=user,
-            embedding=np.frombuffer(interaction.embedding, dtype=np.float32),
+            embedding=interaction.vector(),
         )
         Review.objects.create(
             interaction=interaction, reviewer=user, decision=Review.Decision.FEEDBACK,

@@ -1,6 +1,8 @@
 import hashlib
 import secrets
 
+import numpy as np
+
 from django.conf import settings
 from django.db import models
 
@@ -49,11 +51,16 @@ class Interaction(models.Model):
     action = models.CharField(max_length=100)
     category = models.CharField(max_length=100)
     confidence = models.JSONField(help_text="Per head confidence, 0 to 1.")
+    min_confidence = models.FloatField(default=0.0, db_index=True, help_text="The least sure head: the queue order.")
     model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL)
     latency_ms = models.FloatField()
     verdict = models.CharField(max_length=10, choices=Verdict.choices, db_index=True)
     reasons = models.JSONField(default=list)
     thresholds = models.JSONField(default=dict, help_text="The gate settings the verdict used.")
+    audit = models.BooleanField(
+        default=False, help_text="An auto-accepted item sampled for a person to check the auto-labels."
+    )
+    decided_at = models.DateTimeField(null=True, blank=True, help_text="When a person decided it.")
     example = models.ForeignKey(
         Example, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions",
         help_text="The training example this interaction produced (batch, or live after a review).",
@@ -68,6 +75,9 @@ class Interaction(models.Model):
     @property
     def triplet(self):
         return {"subject": self.subject, "action": self.action, "category": self.category}
+
+    def vector(self):
+        return np.frombuffer(self.embedding, dtype=np.float32)
 
 
 class Review(models.Model):

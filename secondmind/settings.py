@@ -178,3 +178,5 @@ SECONDMIND_PROMOTION_TOLERANCE = envfloat("SECONDMIND_PROMOTION_TOLERANCE", "0.0
 SECONDMIND_STALE_RUN_MINUTES = envint("SECONDMIND_STALE_RUN_MINUTES", "15")
 # Below this many holdout examples a candidate is not compared; it stays a candidate (see README).
 SECONDMIND_MIN_HOLDOUT = envint("SECONDMIND_MIN_HOLDOUT", "10")
+# Share of auto-accepted interactions also sent to the review queue as "audit" items.
+SECONDMIND_AUDIT_RATE = envfloat("SECONDMIND_AUDIT_RATE", "0.02")

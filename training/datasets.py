@@ -214,3 +214,14 @@ def merge(include_batch=True):
             unused_batch += 1  # never trained on, so no prompt is trained by one version and scored by another
     per_source = Counter(e.source for e in train)
     return MergedDataset(train, holdout, conflicts, unused_batch, per_source)
+
+
+def nearest_human_examples(embeddings, k=3):
+    """For each embedding (bytes or array), the k most similar base/live examples with their similarity."""
+    human = [e for e in Example.objects.filter(source__in=HUMAN_SOURCES, encoder=ENCODER_NAME).exclude(embedding=None)]
+    if not human or not embeddings:
+        return [[] for _ in embeddings]
+    queries = np.stack([np.frombuffer(e, np.float32) if isinstance(e, (bytes, memoryview)) else e for e in embeddings])
+    similarity = queries @ matrix(human).T
+    best = np.argsort(-similarity, axis=1)[:, :k]
+    return [[(human[j], float(similarity[i, j])) for j in row] for i, row in enumerate(best)]

@@ -1,0 +1,79 @@
+"""The review queue: what a person decides, applied exactly once."""
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from training.datasets import add_example, label_error, nearest_human_examples
+from training.heads import UNKNOWN
+from training.models import HEADS, Source
+
+from .models import Interaction, Review, Verdict
+
+
+class AlreadyDecided(Exception):
+    def __init__(self, review):
+        self.review = review
+        who = review.reviewer.username if review and review.reviewer else "someone"
+        super().__init__(f"Already decided: {who} {review.decision if review else 'decided'} it.")
+
+
+class InvalidDecision(ValueError):
+    pass
+
+
+def queue():
+    """Undecided borderline items and audit samples: audits first, then the least confident."""
+    pending = Q(verdict=Verdict.REVIEW) | Q(audit=True)
+    return Interaction.objects.filter(pending, decided_at__isnull=True).order_by("-audit", "min_confidence", "pk")
+
+
+def with_neighbours(interactions, k=3):
+    """Attach the nearest human-labelled examples to each interaction, for the reviewer to compare."""
+    interactions = list(interactions)
+    for interaction, neighbours in zip(interactions, nearest_human_examples([i.embedding for i in interactions], k)):
+        interaction.neighbours = neighbours
+    return interactions
+
+
+def overridden_triplet(interaction, changes):
+    """The predicted triplet with the heads a person changed; each head must end up a real label."""
+    triplet = {**interaction.triplet, **{h: v.strip() for h, v in changes.items() if h in HEADS and v and v.strip()}}
+    for head in HEADS:
+        if error := label_error(head, triplet[head]):
+            raise InvalidDecision(error if triplet[head] != UNKNOWN else f"pick a label for {head}: the model did not know it")
+    return triplet
+
+
+def decide(interaction_id, reviewer, decision, changes=None):
+    """Approve, override or reject one item; a second decision on the same item raises AlreadyDecided."""
+    with transaction.atomic():
+        interaction = Interaction.objects.get(pk=interaction_id)
+        if decision == Review.Decision.REJECTED:
+            after = None
+        else:
+            after = overridden_triplet(interaction, changes if decision == Review.Decision.OVERRIDDEN else {})
+            if decision == Review.Decision.OVERRIDDEN and after == interaction.triplet:
+                decision = Review.Decision.APPROVED
+        claimed = Interaction.objects.filter(pk=interaction_id, decided_at__isnull=True).update(decided_at=timezone.now())
+        if not claimed:
+            raise AlreadyDecided(interaction.reviews.exclude(decision=Review.Decision.FEEDBACK).first())
+        if after is not None:
+            interaction.example, _ = add_example(
+                interaction.prompt, after, Source.LIVE, user=reviewer, embedding=interaction.vector()
+            )
+            interaction.save(update_fields=["example"])
+        elif interaction.audit and interaction.example and interaction.example.source == Source.BATCH:
+            interaction.example.delete()  # a person said the auto-label is wrong: do not learn it
+        return Review.objects.create(
+            interaction=interaction, reviewer=reviewer, decision=decision, before=interaction.triplet, after=after
+        )
+
+
+def audit_precision():
+    """(share of audited auto-labels a person approved unchanged, how many were audited)."""
+    audited = Review.objects.filter(interaction__audit=True).exclude(decision=Review.Decision.FEEDBACK)
+    total = audited.count()
+    if not total:
+        return None, 0
+    return audited.filter(decision=Review.Decision.APPROVED).count() / total, total

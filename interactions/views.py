@@ -1,0 +1,62 @@
+"""The review queue pages: one template, each item a partial that htmx swaps after a decision."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from training.models import HEADS, Example
+
+from .models import Interaction, Review
+from .reviews import AlreadyDecided, InvalidDecision, decide, queue, with_neighbours
+
+PAGE_SIZE = 20
+
+
+def known_labels():
+    return {head: sorted(Example.objects.values_list(head, flat=True).distinct()) for head in HEADS}
+
+
+@login_required
+def queue_page(request):
+    page = Paginator(queue(), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "review.html", {
+        "page": page, "items": with_neighbours(page.object_list), "labels": known_labels(), "heads": HEADS,
+    })
+
+
+@login_required
+@require_POST
+def decide_item(request, interaction_id):
+    interaction = get_object_or_404(Interaction, pk=interaction_id)
+    decision = request.POST.get("decision")
+    changes = {head: request.POST.get(head, "") for head in HEADS}
+    context = {"item": interaction, "heads": HEADS}
+    status = 200
+    if decision not in Review.Decision.values or decision == Review.Decision.FEEDBACK:
+        context["error"], status = "Unknown decision.", 400
+    else:
+        try:
+            context["review"] = decide(interaction_id, request.user, decision, changes)
+        except AlreadyDecided as already:
+            context["error"], status = str(already), 409
+        except InvalidDecision as invalid:
+            context["error"], status = str(invalid), 400
+    if not request.htmx:
+        return redirect("review")
+    return render(request, "review.html#decided", context, status=status)
+
+
+@login_required
+@require_POST
+def bulk_approve(request):
+    approved, skipped = 0, 0
+    for interaction_id in request.POST.getlist("selected"):
+        try:
+            decide(int(interaction_id), request.user, Review.Decision.APPROVED)
+            approved += 1
+        except (AlreadyDecided, InvalidDecision, Interaction.DoesNotExist, ValueError):
+            skipped += 1
+    messages.info(request, f"Approved {approved} item(s)" + (f"; {skipped} skipped (already decided or with an Unknown head)." if skipped else "."))
+    return redirect("review")

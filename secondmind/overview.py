@@ -1,0 +1,86 @@
+"""The numbers and chart series of the overview page."""
+
+from collections import Counter, defaultdict
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django_q.models import Schedule
+
+from interactions.models import Interaction, Verdict
+from interactions.reviews import audit_precision, queue
+from training.models import Example, ModelVersion, Source, TrainingRun
+from training.registry import active_version
+from training.triggers import new_examples_count
+
+CHART_DAYS = 30
+
+
+def verdict_reasons():
+    """{verdict: Counter(reason)} over the chart window."""
+    since = timezone.now() - timedelta(days=CHART_DAYS)
+    reasons = defaultdict(Counter)
+    for verdict, codes in Interaction.objects.filter(created_at__gte=since).values_list("verdict", "reasons"):
+        reasons[verdict].update(codes)
+    return {verdict: reasons[verdict].most_common() for verdict in Verdict.values}
+
+
+def interactions_per_day():
+    since = timezone.now() - timedelta(days=CHART_DAYS)
+    rows = (Interaction.objects.filter(created_at__gte=since).annotate(day=TruncDate("created_at"))
+            .values("day", "verdict").annotate(n=Count("pk")).order_by("day"))
+    days = sorted({row["day"] for row in rows})
+    series = {verdict: [0] * len(days) for verdict in Verdict.values}
+    for row in rows:
+        series[row["verdict"]][days.index(row["day"])] = row["n"]
+    return {"labels": [d.isoformat() for d in days], "series": series}
+
+
+def dataset_growth():
+    """Cumulative examples per source, day by day."""
+    rows = (Example.objects.annotate(day=TruncDate("created_at")).values("day", "source")
+            .annotate(n=Count("pk")).order_by("day"))
+    days = sorted({row["day"] for row in rows})
+    added = {source: [0] * len(days) for source in Source.values}
+    for row in rows:
+        added[row["source"]][days.index(row["day"])] = row["n"]
+    cumulative = {s: [sum(values[: i + 1]) for i in range(len(values))] for s, values in added.items()}
+    return {"labels": [d.isoformat() for d in days], "series": cumulative}
+
+
+def learning_curve():
+    """Holdout exact-triplet accuracy and mean macro-F1 of every version, oldest first."""
+    points = []
+    for version in ModelVersion.objects.order_by("number"):
+        holdout = version.metrics.get("holdout") or {}
+        points.append({"version": version.number, "status": version.status,
+                       "exact": holdout.get("exact"), "f1": holdout.get("mean_macro_f1")})
+    return points
+
+
+def training_status():
+    return TrainingRun.objects.select_related("version").first()
+
+
+def summary():
+    today = timezone.localdate()
+    precision, audited = audit_precision()
+    schedule = Schedule.objects.filter(name="weekly-retrain").first()
+    return {
+        "interactions_today": Interaction.objects.filter(created_at__date=today).count(),
+        "interactions_total": Interaction.objects.count(),
+        "verdict_counts": dict(Interaction.objects.values_list("verdict").annotate(n=Count("pk")).order_by()),
+        "verdict_reasons": verdict_reasons(),
+        "per_source": {label: Example.objects.filter(source=value).count() for value, label in Source.choices},
+        "queue_length": queue().count(),
+        "model": active_version(),
+        "run": training_status(),
+        "new_examples": new_examples_count(),
+        "threshold": settings.SECONDMIND_RETRAIN_THRESHOLD,
+        "next_scheduled_run": schedule.next_run if schedule else None,
+        "audit_precision": precision,
+        "audited": audited,
+        "charts": {"per_day": interactions_per_day(), "growth": dataset_growth(), "curve": learning_curve()},
+    }
