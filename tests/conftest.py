@@ -5,6 +5,10 @@ fresh media directory per test.
 """
 
 import json
+import os
+import signal
+import subprocess
+import sys
 
 import pytest
 from django.conf import settings
@@ -24,6 +28,12 @@ HWU64 = settings.BASE_DIR.parent / "shared" / "datasets" / "hwu64"
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def plain_static_files(settings):
+    """Pages render without `collectstatic` having built the manifest."""
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 
 
 @pytest.fixture(autouse=True)
@@ -69,6 +79,19 @@ def staff_api(staff):
     return ApiClient(token)
 
 
+@pytest.fixture
+def reviewer_client(client, reviewer):
+    client.force_login(reviewer)
+    return client
+
+
+@pytest.fixture
+def staff_client(staff):
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
 def seed_lines():
     return settings.SECONDMIND_SEED_FILE.read_text(encoding="utf-8").splitlines()
 
@@ -95,3 +118,25 @@ def hwu64():
     if not (HWU64 / "train.jsonl").exists():
         pytest.skip(f"HWU64 is not at {HWU64} (it lives in ../shared/datasets, outside the repository)")
     return HWU64
+
+
+@pytest.fixture
+def worker(transactional_db, media_root):
+    """A real `manage.py qcluster` process on the test database and the test's model directory."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
+        "SECONDMIND_MEDIA_DIR": str(media_root),
+        "HF_HUB_OFFLINE": "1",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    yield process
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -1,14 +1,9 @@
 """A real django-q2 worker process takes a queued training, and serving goes on meanwhile."""
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 
 from interactions.classify import classify
@@ -16,27 +11,6 @@ from training.datasets import import_jsonl
 from training.models import ModelVersion, Source, TrainingRun
 from training.promotion import promote_by_hand
 from tests.conftest import seed_lines, train_now
-
-
-@pytest.fixture
-def worker(transactional_db, media_root):
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
-        "SECONDMIND_MEDIA_DIR": str(media_root),
-        "HF_HUB_OFFLINE": "1",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    yield process
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def wait_for(run, seconds=180):

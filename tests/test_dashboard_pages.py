@@ -1,0 +1,64 @@
+"""Every dashboard page needs a login; staff-only actions refuse reviewers."""
+
+import pytest
+
+from training.models import ModelVersion, TrainingRun
+
+PAGES = ["/", "/review/", "/models/", "/datasets/", "/training/progress/", "/datasets/base.jsonl", "/api/v1/docs"]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_it_sends_an_anonymous_visitor_to_the_login_page(client, db, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_a_reviewer_sees_every_page(reviewer_client, trained, url):
+    assert reviewer_client.get(url).status_code == 200
+
+
+def test_the_model_page_shows_per_class_metrics_and_confusion(reviewer_client, trained):
+    page = reviewer_client.get(f"/models/{trained.number}/").content.decode()
+    assert "confusion matrix" in page and "precision" in page
+    assert "Script" in page  # a label of the seed
+
+
+def test_the_overview_shows_threshold_progress(reviewer_client, trained, settings):
+    settings.SECONDMIND_RETRAIN_THRESHOLD = 100
+    page = reviewer_client.get("/").content.decode()
+    assert "0 of 100</strong> new examples until the next retrain" in page
+
+
+def test_empty_pages_say_what_to_do(reviewer_client, db):
+    assert "Nothing to review" in reviewer_client.get("/review/").content.decode()
+    assert "No model yet" in reviewer_client.get("/models/").content.decode()
+
+
+@pytest.mark.parametrize("url", ["/training/retrain/", "/models/1/promote/", "/datasets/upload/"])
+def test_a_reviewer_cannot_use_staff_actions(reviewer_client, trained, url):
+    assert reviewer_client.post(url, {"reason": "because"}).status_code == 403
+    assert not TrainingRun.objects.filter(trigger="manual", status="queued").exists()
+
+
+def test_a_reviewer_sees_no_retrain_or_promote_button(reviewer_client, trained):
+    assert "Retrain now" not in reviewer_client.get("/").content.decode()
+    assert "Promote" not in reviewer_client.get(f"/models/{trained.number}/").content.decode()
+
+
+def test_staff_retrain_queues_a_run_and_shows_its_progress(staff_client, trained):
+    response = staff_client.post("/training/retrain/", headers={"HX-Request": "true"})
+    run = TrainingRun.objects.get(status="queued")
+    assert f"Run #{run.pk}" in response.content.decode()
+    assert 'hx-trigger="every 1s"' in response.content.decode()
+
+
+def test_staff_promote_needs_a_reason(staff_client, trained):
+    from tests.conftest import train_now
+
+    newer = train_now().version
+    staff_client.post(f"/models/{newer.number}/promote/", {"reason": ""})
+    assert ModelVersion.objects.get(status="active") == trained
+    staff_client.post(f"/models/{newer.number}/promote/", {"reason": "try it"})
+    assert ModelVersion.objects.get(status="active") == newer

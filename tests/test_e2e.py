@@ -1,0 +1,135 @@
+"""End to end in a real browser: Debian's chromium driven by Playwright against a live server."""
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from interactions.classify import classify
+from interactions.models import Review
+from training.models import ModelVersion
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing: `make test` installs Debian's chromium"),
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of the tests are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.dialogs = dialogs
+    yield page
+    context.close()
+
+
+def log_in(page, username, password):
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+
+
+@pytest.fixture
+def borderline(trained, settings):
+    settings.SECONDMIND_ACCEPT_THRESHOLD = 1.01
+    settings.SECONDMIND_UNKNOWN_THRESHOLD = 0.0
+    return classify("Could you look into the flaky login tests?")
+
+
+def test_a_person_logs_in_and_sees_the_overview(page, reviewer, trained):
+    log_in(page, "riley", "riley-password-1")
+    assert page.locator("h1").inner_text() == "Overview"
+    assert page.get_by_role("heading", name="Active model").is_visible()
+
+
+def test_a_reviewer_approves_with_the_keyboard(page, reviewer, borderline):
+    log_in(page, "riley", "riley-password-1")
+    page.goto("/review/")
+    page.keyboard.press("a")
+    page.locator(f"#item-{borderline.pk} .done").wait_for()
+    assert "Approved" in page.locator(f"#item-{borderline.pk}").inner_text()
+    assert Review.objects.get(interaction=borderline).decision == "approved"
+
+
+def test_an_override_of_one_head_with_a_new_label_is_in_the_live_export(page, reviewer, borderline):
+    log_in(page, "riley", "riley-password-1")
+    page.goto("/review/")
+    page.keyboard.press("o")
+    page.fill(f"#item-{borderline.pk} input[name=subject]", "Test suite")
+    page.keyboard.press("Enter")
+    page.locator(f"#item-{borderline.pk} .done").wait_for()
+    export = page.request.get("/datasets/live.jsonl").text()
+    assert '"subject": "Test suite"' in export
+    assert f'"action": "{borderline.action}"' in export
+
+
+def test_the_retrain_button_shows_progress_then_the_new_version(page, staff, trained, worker):
+    log_in(page, "sam", "sam-password-1")
+    page.click("text=Retrain now")
+    page.locator("#training-status >> text=/queued|running/").wait_for()
+    page.locator("#training-status >> text=Produced v2").wait_for(timeout=120000)
+    assert ModelVersion.objects.filter(number=2).exists()
+
+
+def test_a_prompt_with_a_script_tag_is_shown_as_text(page, reviewer, trained, settings):
+    settings.SECONDMIND_ACCEPT_THRESHOLD = 1.01
+    prompt = "please run <script>alert('pwned')</script> on the build"
+    item = classify(prompt)
+    log_in(page, "riley", "riley-password-1")
+    page.goto("/review/")
+    assert page.locator(f"#item-{item.pk} .prompt").inner_text() == prompt
+    time.sleep(0.5)
+    assert page.dialogs == []
+
+
+def test_a_reviewer_cannot_promote(page, reviewer, trained):
+    log_in(page, "riley", "riley-password-1")
+    page.goto(f"/models/{trained.number}/")
+    assert page.locator("button.promote").count() == 0
+    token = page.locator("body").get_attribute("hx-headers")
+    csrf = re.search(r'"X-CSRFToken": "([^"]+)"', token).group(1)
+    response = page.request.post(f"/models/{trained.number}/promote/", form={"reason": "sneaky"}, headers={"X-CSRFToken": csrf})
+    assert response.status == 403
+
+
+def test_screenshots_of_each_page(page, staff, trained, settings):
+    settings.SECONDMIND_ACCEPT_THRESHOLD = 1.01
+    settings.SECONDMIND_UNKNOWN_THRESHOLD = 0.0
+    for prompt in ("Remind me to renew my passport next month", "Could you look into the flaky login tests?",
+                   "Find the notes from the design review"):
+        classify(prompt, context={"chat": "demo"})
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    log_in(page, "sam", "sam-password-1")
+    for name, url in [("overview", "/"), ("review", "/review/"), ("models", "/models/"),
+                      ("model", f"/models/{trained.number}/"), ("datasets", "/datasets/")]:
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+        assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10000
