@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test browser benchmark
+.PHONY: install run test browser benchmark screenshots
 
 # torch first: its pinned CPU build lies on this machine's disk; afterwards nothing pulls a CUDA build.
 $(VENV)/.installed: requirements.txt
@@ -29,3 +29,6 @@ test: install browser
 
 benchmark: install
 	$(PY) manage.py benchmark_retrain
+
+screenshots: install browser
+	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest tests/test_e2e.py -k screenshots -q

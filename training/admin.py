@@ -1,6 +1,16 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import redirect, render
+from django.urls import path
 
-from .models import Example, ModelVersion, Promotion, TrainingRun
+from .datasets import InvalidDataset, import_jsonl
+from .models import Example, ModelVersion, Promotion, Source, TrainingRun
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="JSONL: one {prompt, subject, action, category} object per line.")
+    source = forms.ChoiceField(choices=Source.choices, initial=Source.BASE)
+    skip_invalid = forms.BooleanField(required=False, help_text="Import the valid lines of a file with errors.")
 
 
 @admin.register(Example)
@@ -10,6 +20,28 @@ class ExampleAdmin(admin.ModelAdmin):
     list_filter = ("source", "category", "action", "subject")
     search_fields = ("prompt",)
     readonly_fields = ("created_at",)
+    change_list_template = "admin/training/example/change_list.html"
+
+    def get_urls(self):
+        return [path("import-jsonl/", self.admin_site.admin_view(self.import_view), name="training_example_import")] + super().get_urls()
+
+    def import_view(self, request):
+        form = ImportForm(request.POST or None, request.FILES or None)
+        errors = []
+        if request.method == "POST" and form.is_valid():
+            try:
+                lines = form.cleaned_data["file"].read().decode("utf-8").splitlines()
+                result = import_jsonl(lines, form.cleaned_data["source"], form.cleaned_data["skip_invalid"], request.user)
+                messages.success(request, f"Imported {result.created} example(s); {result.duplicates} already present; "
+                                          f"{len(result.errors)} invalid line(s) skipped.")
+                return redirect("admin:training_example_changelist")
+            except UnicodeDecodeError:
+                form.add_error("file", "The file is not UTF-8 text.")
+            except InvalidDataset as invalid:
+                errors = invalid.errors
+        context = {**self.admin_site.each_context(request), "form": form, "errors": errors,
+                   "title": "Import examples from JSONL", "opts": self.model._meta}
+        return render(request, "admin/training/example/import_jsonl.html", context)
 
 
 @admin.register(ModelVersion)

@@ -1,0 +1,37 @@
+"""The Django admin: seed annotation, read-only interactions, staff only."""
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from interactions.classify import classify
+from training.models import Example, Source
+from tests.conftest import seed_lines
+
+
+def test_a_reviewer_cannot_open_the_admin(reviewer_client, db):
+    assert reviewer_client.get("/admin/").status_code == 302
+
+
+def test_staff_edits_base_labels_in_the_list(admin_client, seeded):
+    page = admin_client.get("/admin/training/example/?source__exact=base&q=backup").content.decode()
+    assert "backup.sh" in page and 'name="form-0-subject"' in page
+
+
+def test_staff_imports_a_jsonl_file_in_the_admin(admin_client, db):
+    data = SimpleUploadedFile("seed.jsonl", "\n".join(seed_lines()).encode())
+    response = admin_client.post("/admin/training/example/import-jsonl/", {"file": data, "source": "base"})
+    assert response.status_code == 302
+    assert Example.objects.filter(source=Source.BASE).count() == 69
+
+
+def test_a_bad_file_in_the_admin_import_shows_its_lines_and_imports_nothing(admin_client, db):
+    data = SimpleUploadedFile("bad.jsonl", (seed_lines()[0] + "\n{nope\n").encode())
+    page = admin_client.post("/admin/training/example/import-jsonl/", {"file": data, "source": "base"}).content.decode()
+    assert "1 invalid line(s); nothing was imported" in page and "not valid JSON" in page
+    assert Example.objects.count() == 0
+
+
+def test_interactions_are_read_only_with_their_verdicts(admin_client, trained):
+    interaction = classify("Find the notes from the design review")
+    page = admin_client.get(f"/admin/interactions/interaction/{interaction.pk}/change/").content.decode()
+    assert interaction.verdict in page
+    assert admin_client.get("/admin/interactions/interaction/add/").status_code == 403
