@@ -15,9 +15,10 @@ from .gate import judge
 from .models import Interaction, Review, Verdict
 
 
-def classify(prompt, context=None, user=None, source="api"):
+def classify(prompt, context=None, user=None, source="api", embedding=None):
+    """`embedding`: the prompt's vector when the caller already has it (a batch of many prompts)."""
     started = time.perf_counter()
-    prediction = detector.predict(prompt)
+    prediction = detector.predict(prompt) if embedding is None else detector.predict_embedding(embedding)
     verdict = judge(prompt, prediction)
     latency_ms = (time.perf_counter() - started) * 1000
     with transaction.atomic():

@@ -54,6 +54,8 @@ def judge(prompt, prediction):
         return GateVerdict(Verdict.REVIEW, ["no_active_model"], used)
     if unknown := prediction.unknown_heads:
         return GateVerdict(Verdict.REVIEW, [f"unknown_{head}" for head in unknown], used)
+    if not settings.SECONDMIND_AUTO_ACCEPT:
+        return GateVerdict(Verdict.REVIEW, ["auto_accept_off"], used)
     unsure = [head for head in HEADS if prediction.confidence[head] < used["accept_at"]]
     if unsure:
         return GateVerdict(Verdict.REVIEW, [f"low_confidence_{head}" for head in unsure], used)

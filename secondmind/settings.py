@@ -165,6 +165,8 @@ SECONDMIND_GATE_MIN_WORDS = envint("SECONDMIND_GATE_MIN_WORDS", "3")
 SECONDMIND_GATE_COMMANDS = os.environ.get("SECONDMIND_GATE_COMMANDS", "!!!,+1,-1").split(",")
 # A head whose confidence is below this answers "Unknown".
 SECONDMIND_UNKNOWN_THRESHOLD = envfloat("SECONDMIND_UNKNOWN_THRESHOLD", "0.4")
+# Off: nothing is learned without a person (every non-noise prompt goes to review).
+SECONDMIND_AUTO_ACCEPT = envbool("SECONDMIND_AUTO_ACCEPT", "true")
 # Every head at or above this: the triplet is auto-accepted into the batch dataset.
 SECONDMIND_ACCEPT_THRESHOLD = envfloat("SECONDMIND_ACCEPT_THRESHOLD", "0.9")
 

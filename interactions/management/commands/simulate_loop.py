@@ -1,0 +1,151 @@
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from interactions.simulation import LoopSimulation, Plan, full_supervision, make_plan
+from training.encoder import embed
+
+MODES = {
+    # the product's loop as configured, and the same loop with auto-accept switched off
+    "loop": {},
+    "review_only": {"SECONDMIND_AUTO_ACCEPT": "false", "SECONDMIND_AUDIT_RATE": "0"},
+}
+
+
+class Command(BaseCommand):
+    help = ("Measure the learning loop on a labelled dataset (train streamed, test held back), against "
+            "seed-only, review-only and full-supervision baselines, each in an isolated temporary database.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--train", required=False)
+        parser.add_argument("--test", required=False)
+        parser.add_argument("--seed-size", type=int, default=50)
+        parser.add_argument("--review-budget", type=float, default=0.05)
+        parser.add_argument("--chunk", type=int, default=500)
+        parser.add_argument("--retrain-threshold", type=int, default=None,
+                            help="new examples per retrain (default: the review budget of one chunk)")
+        parser.add_argument("--limit", type=int, default=None, help="stream only the first N prompts")
+        parser.add_argument("--random-seed", type=int, default=0)
+        parser.add_argument("--json", dest="json_out")
+        parser.add_argument("--plot")
+        parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
+        parser.add_argument("--workdir", help=argparse.SUPPRESS)
+
+    def handle(self, *args, **options):
+        if options["child"]:
+            return self.run_child(options["child"], Path(options["workdir"]))
+        if not options["train"] or not options["test"]:
+            raise CommandError("Give --train FILE and --test FILE (JSONL triplets).")
+        with tempfile.TemporaryDirectory(prefix="secondmind-sim-") as work:
+            result = self.run_parent(Path(work), options)
+        self.print_table(result)
+        if options["json_out"]:
+            Path(options["json_out"]).write_text(json.dumps(result, indent=2) + "\n")
+            self.stdout.write(f"Wrote {options['json_out']}")
+        if options["plot"]:
+            plot(result, options["plot"])
+            self.stdout.write(f"Wrote {options['plot']}")
+
+    def run_parent(self, work, options):
+        def vectors(train, test):
+            self.stderr.write(f"Embedding {len(train) + len(test)} prompts once...")
+            return embed([r["prompt"] for r in train]), embed([r["prompt"] for r in test])
+
+        try:
+            plan = make_plan(options["train"], options["test"], options["seed_size"], options["review_budget"],
+                             options["chunk"], vectors, options["random_seed"])
+        except (OSError, ValueError) as error:
+            raise CommandError(str(error)) from None
+        if options["limit"]:
+            plan.stream = plan.stream[: options["limit"]]
+        np.savez(work / "vectors.npz", train=plan.train_vectors, test=plan.test_vectors)
+        (work / "plan.json").write_text(json.dumps({
+            "train": plan.train, "test": plan.test, "seed": plan.seed, "stream": plan.stream,
+            "budget": plan.budget, "chunk": plan.chunk}))
+        threshold = options["retrain_threshold"] or max(1, int(plan.budget * plan.chunk))
+        children = [self.spawn(mode, work, position, threshold) for position, mode in enumerate(MODES)]
+        full = full_supervision(plan.train_vectors, plan.train, plan.test_vectors, plan.test)
+        for mode, child in zip(MODES, children):
+            if child.wait() != 0:
+                raise CommandError(f"The {mode} simulation failed (exit {child.returncode}).")
+        runs = {mode: json.loads((work / f"{mode}.json").read_text()) for mode in MODES}
+        loop = runs["loop"]
+        return {
+            "settings": {"seed_size": options["seed_size"], "review_budget": plan.budget, "chunk": plan.chunk,
+                         "retrain_threshold": threshold, "streamed": len(plan.stream), "random_seed": options["random_seed"]},
+            **loop,
+            "baselines": {"seed_only": loop["steps"][0]["test"], "review_only": runs["review_only"]["final"], "full": full},
+            "review_only_steps": runs["review_only"]["steps"],
+        }
+
+    def spawn(self, mode, work, position, threshold):
+        env = {key: value for key, value in os.environ.items()
+               if key not in ("DATABASE_URL", "REDIS_URL", "SECONDMIND_MEDIA_DIR")}
+        env.update({"SECONDMIND_DATA_DIR": str(work / mode), "SECONDMIND_RETRAIN_THRESHOLD": str(threshold),
+                    "SECONDMIND_SIM_POSITION": str(position), "LOG_LEVEL": "WARNING", **MODES[mode]})
+        return subprocess.Popen([sys.executable, "manage.py", "simulate_loop", "--child", mode, "--workdir", str(work)],
+                                cwd=settings.BASE_DIR, env=env)
+
+    def run_child(self, mode, work):
+        import torch
+        from django_q.conf import Conf
+
+        torch.set_num_threads(1)
+        Conf.SYNC = True  # the threshold trigger's task runs in this process, in order
+        call_command("migrate", verbosity=0)
+        saved = json.loads((work / "plan.json").read_text())
+        vectors = np.load(work / "vectors.npz")
+        plan = Plan(saved["train"], saved["test"], vectors["train"], vectors["test"], saved["seed"],
+                    saved["stream"], saved["budget"], saved["chunk"])
+        position = int(os.environ.get("SECONDMIND_SIM_POSITION", "0"))
+        with tqdm(total=len(plan.stream), desc=mode, position=position, file=sys.stderr, leave=True) as bar:
+            result = LoopSimulation(plan, progress=bar.update).run()
+        (work / f"{mode}.json").write_text(json.dumps(result))
+
+    def print_table(self, result):
+        def row(name, test, extra=""):
+            self.stdout.write(f"| {name} | {test['subject']:.3f} | {test['action']:.3f} | {test['category']:.3f} | {test['exact']:.3f} | {extra} |")
+
+        self.stdout.write("\n| steps: prompts seen | human labels | auto-accepted (correct) | active | promoted | exact on test |")
+        self.stdout.write("|---:|---:|---:|---:|:---:|---:|")
+        for step in result["steps"]:
+            self.stdout.write(f"| {step['prompts_seen']} | {step['human_labels']} | {step['auto_accepted']} ({step['auto_correct']}) "
+                              f"| v{step['active_version']} | {'yes' if step['promoted'] else 'no'} | {step['test']['exact']:.3f} |")
+        self.stdout.write("\n| model | subject | action | category | exact | notes |")
+        self.stdout.write("|---|---:|---:|---:|---:|---|")
+        row("seed only", result["baselines"]["seed_only"])
+        row("review only (same budget)", result["baselines"]["review_only"])
+        precision = result["auto_precision"]
+        row("the loop", result["final"], f"{result['human_labels']} human labels, {result['auto_accepted']} auto-accepted, "
+            f"precision {precision:.3f}" if precision is not None else f"{result['human_labels']} human labels, none auto-accepted")
+        row("full supervision", result["baselines"]["full"])
+
+
+def plot(result, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    for name, steps in (("the loop", result["steps"]), ("review only", result["review_only_steps"])):
+        axes.step([s["prompts_seen"] for s in steps], [s["test"]["exact"] for s in steps], where="post", label=name)
+    for name, key, style in (("seed only", "seed_only", ":"), ("full supervision", "full", "--")):
+        axes.axhline(result["baselines"][key]["exact"], linestyle=style, color="gray", label=name)
+    axes.set_xlabel("prompts streamed")
+    axes.set_ylabel("exact-triplet accuracy on test")
+    axes.set_ylim(0, 1)
+    axes.legend()
+    axes.set_title(f"SecondMind loop, seed {result['settings']['seed_size']}, review budget {result['settings']['review_budget']:.0%}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)

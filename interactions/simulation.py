@@ -1,0 +1,153 @@
+"""The learning loop end to end on a labelled dataset: prompts go through the real classify path and
+gate, a simulated reviewer decides the review queue with the gold triplet within a budget, the
+threshold trigger retrains, the real promotion rule decides, and the active model is scored on a test
+set the loop never sees."""
+
+import json
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from training.datasets import import_jsonl, parse_jsonl
+from training.evaluation import evaluate
+from training.models import HEADS, Source, TrainingRun
+from training.pipeline import execute
+from training.registry import active_version, load_heads
+from training.trainer import Trainer
+from training.triggers import create_run
+
+from .classify import classify
+from .models import Review, Verdict
+from .reviews import decide, queue
+
+
+def read_triplets(path):
+    with open(path, encoding="utf-8") as lines:
+        records, errors = parse_jsonl(lines)
+    if errors:
+        raise ValueError(f"{path}: " + "; ".join(f"line {n}: {m}" for n, m in errors[:5]))
+    return records
+
+
+def intent(record):
+    return (record["category"], record["action"])
+
+
+def stratified_seed(records, size, rng):
+    """(seed, stream) index lists: the seed takes intents round-robin, the stream is the rest shuffled."""
+    order = list(range(len(records)))
+    rng.shuffle(order)
+    by_intent = defaultdict(list)
+    for i in order:
+        by_intent[intent(records[i])].append(i)
+    pools = sorted(by_intent.values(), key=len, reverse=True)
+    seed = []
+    while len(seed) < size and any(pools):
+        for pool in pools:
+            if pool and len(seed) < size:
+                seed.append(pool.pop())
+    chosen = set(seed)
+    return seed, [i for i in order if i not in chosen]
+
+
+def test_scores(heads, vectors, records):
+    metrics = evaluate(heads, vectors, records)
+    return {**{head: round(metrics[head]["accuracy"], 4) for head in HEADS}, "exact": round(metrics["exact"], 4)}
+
+
+def full_supervision(vectors, records, test_vectors, test_records):
+    return test_scores(Trainer(vectors, records).train(), test_vectors, test_records)
+
+
+@dataclass
+class Plan:
+    train: list
+    test: list
+    train_vectors: np.ndarray
+    test_vectors: np.ndarray
+    seed: list
+    stream: list
+    budget: float
+    chunk: int
+
+
+class LoopSimulation:
+    """One run of the loop in the current (isolated) database."""
+
+    def __init__(self, plan, progress=None):
+        self.plan = plan
+        self.progress = progress or (lambda n: None)
+        self.steps = []
+        self.seen = 0
+        self.human_labels = 0
+        self.auto_accepted = 0
+        self.auto_correct = 0
+        self.last_run = 0
+        self.gold = {}
+
+    def run(self):
+        seed_lines = [json.dumps(self.plan.train[i]) for i in self.plan.seed]
+        import_jsonl(seed_lines, Source.BASE)
+        execute(create_run(TrainingRun.Trigger.MANUAL, force=True))
+        self.record_new_runs()
+        for start in range(0, len(self.plan.stream), self.plan.chunk):
+            for i in self.plan.stream[start:start + self.plan.chunk]:
+                self.send(i)
+            self.review()
+        return self.result()
+
+    def send(self, i):
+        record = self.plan.train[i]
+        interaction = classify(record["prompt"], source="simulation", embedding=self.plan.train_vectors[i])
+        self.gold[interaction.pk] = {head: record[head] for head in HEADS}
+        self.seen += 1
+        if interaction.verdict == Verdict.ACCEPTED:
+            self.auto_accepted += 1
+            self.auto_correct += interaction.triplet == self.gold[interaction.pk]
+        self.progress(1)
+        self.record_new_runs()
+
+    def review(self):
+        """The reviewer works through the queue in the dashboard's order, within the budget."""
+        allowance = int(self.plan.budget * self.seen) - self.human_labels
+        for interaction in list(queue()[:max(allowance, 0)]):
+            gold = self.gold[interaction.pk]
+            same = interaction.triplet == gold
+            decide(interaction.pk, None, Review.Decision.APPROVED if same else Review.Decision.OVERRIDDEN, gold)
+            self.human_labels += 1
+            self.record_new_runs()
+
+    def record_new_runs(self):
+        for run in TrainingRun.objects.filter(pk__gt=self.last_run, is_open=None).order_by("pk"):
+            self.last_run = run.pk
+            if run.status != TrainingRun.Status.SUCCEEDED:
+                continue
+            self.steps.append({
+                "prompts_seen": self.seen, "human_labels": self.human_labels,
+                "auto_accepted": self.auto_accepted, "auto_correct": self.auto_correct,
+                "trained_version": run.version.number, "active_version": active_version().number,
+                "promoted": bool(run.promoted), "decision": run.decision, "test": self.score_active(),
+            })
+
+    def score_active(self):
+        return test_scores(load_heads(active_version()), self.plan.test_vectors, self.plan.test)
+
+    def result(self):
+        return {
+            "steps": self.steps,
+            "prompts_seen": self.seen,
+            "human_labels": self.human_labels,
+            "auto_accepted": self.auto_accepted,
+            "auto_correct": self.auto_correct,
+            "auto_precision": self.auto_correct / self.auto_accepted if self.auto_accepted else None,
+            "final": self.score_active(),
+        }
+
+
+def make_plan(train_path, test_path, seed_size, budget, chunk, vectors, random_seed=0):
+    train, test = read_triplets(train_path), read_triplets(test_path)
+    seed, stream = stratified_seed(train, seed_size, random.Random(random_seed))
+    train_vectors, test_vectors = vectors(train, test)
+    return Plan(train, test, train_vectors, test_vectors, seed, stream, budget, chunk)
