@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from training.calibration import gate_score
 from training.models import HEADS
 
 from .models import Verdict
@@ -41,6 +42,7 @@ def thresholds():
         "min_chars": settings.SECONDMIND_GATE_MIN_CHARS,
         "min_words": settings.SECONDMIND_GATE_MIN_WORDS,
         "unknown_below": settings.SECONDMIND_UNKNOWN_THRESHOLD,
+        "rule": settings.SECONDMIND_AUTO_ACCEPT_RULE,
         "accept_at": settings.SECONDMIND_ACCEPT_THRESHOLD,
     }
 
@@ -56,7 +58,22 @@ def judge(prompt, prediction):
         return GateVerdict(Verdict.REVIEW, [f"unknown_{head}" for head in unknown], used)
     if not settings.SECONDMIND_AUTO_ACCEPT:
         return GateVerdict(Verdict.REVIEW, ["auto_accept_off"], used)
-    unsure = [head for head in HEADS if prediction.confidence[head] < used["accept_at"]]
-    if unsure:
-        return GateVerdict(Verdict.REVIEW, [f"low_confidence_{head}" for head in unsure], used)
-    return GateVerdict(Verdict.ACCEPTED, ["confident"], used)
+    if settings.SECONDMIND_AUTO_ACCEPT_RULE == "fixed":
+        unsure = [head for head in HEADS if prediction.confidence[head] < used["accept_at"]]
+        if unsure:
+            return GateVerdict(Verdict.REVIEW, [f"low_confidence_{head}" for head in unsure], used)
+        return GateVerdict(Verdict.ACCEPTED, ["confident"], used)
+    return certified_verdict(prediction, used)
+
+
+def certified_verdict(prediction, used):
+    """Accepted when the gate score reaches the threshold certified for this model version."""
+    gate = prediction.gate
+    used = {**used, "certified_threshold": gate.get("threshold"), "close_at": gate.get("close_at")}
+    if gate.get("threshold") is None:
+        return GateVerdict(Verdict.REVIEW, ["not_certified"], used)
+    score = gate_score(prediction.sureness, prediction.neighbour_similarity,
+                       prediction.neighbour_agrees, gate["close_at"])
+    if score >= gate["threshold"]:
+        return GateVerdict(Verdict.ACCEPTED, ["certified"], used)
+    return GateVerdict(Verdict.REVIEW, ["below_certified_threshold"], used)

@@ -1,5 +1,6 @@
 """The review queue: what a person decides, applied exactly once."""
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -22,10 +23,14 @@ class InvalidDecision(ValueError):
     pass
 
 
+QUEUE_ORDERS = {"least_confident": "min_confidence", "random": "review_key"}
+
+
 def queue():
-    """Undecided borderline items and audit samples: audits first, then the least confident."""
+    """Undecided borderline items and audit samples: audits first, then by SECONDMIND_REVIEW_ORDER."""
     pending = Q(verdict=Verdict.REVIEW) | Q(audit=True)
-    return Interaction.objects.filter(pending, decided_at__isnull=True).order_by("-audit", "min_confidence", "pk")
+    order = QUEUE_ORDERS[settings.SECONDMIND_REVIEW_ORDER]
+    return Interaction.objects.filter(pending, decided_at__isnull=True).order_by("-audit", order, "pk")
 
 
 def with_neighbours(interactions, k=3):

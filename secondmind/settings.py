@@ -167,8 +167,17 @@ SECONDMIND_GATE_COMMANDS = os.environ.get("SECONDMIND_GATE_COMMANDS", "!!!,+1,-1
 SECONDMIND_UNKNOWN_THRESHOLD = envfloat("SECONDMIND_UNKNOWN_THRESHOLD", "0.4")
 # Off: nothing is learned without a person (every non-noise prompt goes to review).
 SECONDMIND_AUTO_ACCEPT = envbool("SECONDMIND_AUTO_ACCEPT", "true")
-# Every head at or above this: the triplet is auto-accepted into the batch dataset.
+# "certified": auto-accept only where a rule's precision was certified on human-labelled data (see
+# training/calibration.py); "fixed": every head at or above SECONDMIND_ACCEPT_THRESHOLD, the original
+# design's rule, which DESIGN.md measured to poison the model. Kept to compare against.
+SECONDMIND_AUTO_ACCEPT_RULE = os.environ.get("SECONDMIND_AUTO_ACCEPT_RULE", "certified")
 SECONDMIND_ACCEPT_THRESHOLD = envfloat("SECONDMIND_ACCEPT_THRESHOLD", "0.9")
+# The precision an auto-accept rule must reach (one-sided 95% lower bound) over enough examples.
+SECONDMIND_AUTO_PRECISION_TARGET = envfloat("SECONDMIND_AUTO_PRECISION_TARGET", "0.95")
+SECONDMIND_CERTIFY_MIN_SUPPORT = envint("SECONDMIND_CERTIFY_MIN_SUPPORT", "30")
+SECONDMIND_CERTIFY_CONFIDENCE = envfloat("SECONDMIND_CERTIFY_CONFIDENCE", "0.9")
+# A human-labelled example at least this similar that carries the predicted triplet vouches for it.
+SECONDMIND_GATE_CLOSE_SIMILARITY = envfloat("SECONDMIND_GATE_CLOSE_SIMILARITY", "0.8")
 
 # Training.
 SECONDMIND_HOLDOUT_FRACTION = envfloat("SECONDMIND_HOLDOUT_FRACTION", "0.2")
@@ -176,9 +185,11 @@ SECONDMIND_TRAIN_EPOCHS = envint("SECONDMIND_TRAIN_EPOCHS", "300")
 SECONDMIND_RETRAIN_THRESHOLD = envint("SECONDMIND_RETRAIN_THRESHOLD", "100")
 SECONDMIND_RETRAIN_CRON = os.environ.get("SECONDMIND_RETRAIN_CRON", "0 3 * * 0")
 SECONDMIND_NEAR_DUPLICATE_SIMILARITY = envfloat("SECONDMIND_NEAR_DUPLICATE_SIMILARITY", "0.95")
-SECONDMIND_PROMOTION_TOLERANCE = envfloat("SECONDMIND_PROMOTION_TOLERANCE", "0.02")
+SECONDMIND_PROMOTION_TOLERANCE = envfloat("SECONDMIND_PROMOTION_TOLERANCE", "0.05")
 SECONDMIND_STALE_RUN_MINUTES = envint("SECONDMIND_STALE_RUN_MINUTES", "15")
 # Below this many holdout examples a candidate is not compared; it stays a candidate (see README).
 SECONDMIND_MIN_HOLDOUT = envint("SECONDMIND_MIN_HOLDOUT", "10")
 # Share of auto-accepted interactions also sent to the review queue as "audit" items.
 SECONDMIND_AUDIT_RATE = envfloat("SECONDMIND_AUDIT_RATE", "0.02")
+# The order of the review queue: "least_confident" or "random" (see the README's loop measurements).
+SECONDMIND_REVIEW_ORDER = os.environ.get("SECONDMIND_REVIEW_ORDER", "random")

@@ -43,6 +43,21 @@ def fresh_detector():
 
 
 @pytest.fixture
+def accept_everything(settings):
+    """The gate's fixed rule at 0: every sure-enough prediction is auto-accepted."""
+    settings.SECONDMIND_AUTO_ACCEPT_RULE = "fixed"
+    settings.SECONDMIND_ACCEPT_THRESHOLD = 0.0
+    settings.SECONDMIND_UNKNOWN_THRESHOLD = 0.0
+
+
+@pytest.fixture
+def review_everything(settings):
+    """No auto-accept and no Unknown head: every prompt that is not noise goes to a person."""
+    settings.SECONDMIND_AUTO_ACCEPT = False
+    settings.SECONDMIND_UNKNOWN_THRESHOLD = 0.0
+
+
+@pytest.fixture
 def reviewer(django_user_model):
     return django_user_model.objects.create_user("riley", password="riley-password-1")
 

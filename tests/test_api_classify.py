@@ -43,9 +43,7 @@ def test_a_head_under_its_threshold_answers_unknown(api, trained, settings):
     assert body["verdict"] == "review"
 
 
-def test_an_accepted_prompt_becomes_a_batch_example_traced_to_it(api, trained, settings):
-    settings.SECONDMIND_ACCEPT_THRESHOLD = 0.0
-    settings.SECONDMIND_UNKNOWN_THRESHOLD = 0.0
+def test_an_accepted_prompt_becomes_a_batch_example_traced_to_it(api, trained, accept_everything):
     body = api.post("/classify", {"prompt": "Summarize the paper on graph neural networks"}).json()
     assert body["verdict"] == "accepted"
     example = Interaction.objects.get(pk=body["interaction_id"]).example
@@ -54,9 +52,7 @@ def test_an_accepted_prompt_becomes_a_batch_example_traced_to_it(api, trained, s
     assert example.interactions.get().model_version == trained
 
 
-def test_a_prompt_already_in_the_dataset_is_not_added_twice(api, trained, settings):
-    settings.SECONDMIND_ACCEPT_THRESHOLD = 0.0
-    settings.SECONDMIND_UNKNOWN_THRESHOLD = 0.0
+def test_a_prompt_already_in_the_dataset_is_not_added_twice(api, trained, accept_everything):
     before = Example.objects.count()
     api.post("/classify", {"prompt": "A brand new prompt about my notes"})
     api.post("/classify", {"prompt": "a brand  NEW prompt about my notes"})

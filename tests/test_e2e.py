@@ -55,9 +55,7 @@ def log_in(page, username, password):
 
 
 @pytest.fixture
-def borderline(trained, settings):
-    settings.SECONDMIND_ACCEPT_THRESHOLD = 1.01
-    settings.SECONDMIND_UNKNOWN_THRESHOLD = 0.0
+def borderline(trained, review_everything):
     return classify("Could you look into the flaky login tests?")
 
 
@@ -96,8 +94,7 @@ def test_the_retrain_button_shows_progress_then_the_new_version(page, staff, tra
     assert ModelVersion.objects.filter(number=2).exists()
 
 
-def test_a_prompt_with_a_script_tag_is_shown_as_text(page, reviewer, trained, settings):
-    settings.SECONDMIND_ACCEPT_THRESHOLD = 1.01
+def test_a_prompt_with_a_script_tag_is_shown_as_text(page, reviewer, trained, review_everything):
     prompt = "please run <script>alert('pwned')</script> on the build"
     item = classify(prompt)
     log_in(page, "riley", "riley-password-1")
@@ -117,11 +114,9 @@ def test_a_reviewer_cannot_promote(page, reviewer, trained):
     assert response.status == 403
 
 
-def test_screenshots_of_each_page(page, staff, trained, settings, tmp_path):
+def test_screenshots_of_each_page(page, staff, trained, review_everything, tmp_path):
     """`make screenshots` keeps them in docs/screenshots for the README; otherwise they go to a temp dir."""
     screenshots = Path(os.environ.get("SCREENSHOTS_DIR", tmp_path))
-    settings.SECONDMIND_ACCEPT_THRESHOLD = 1.01
-    settings.SECONDMIND_UNKNOWN_THRESHOLD = 0.0
     for prompt in ("Remind me to renew my passport next month", "Could you look into the flaky login tests?",
                    "Find the notes from the design review"):
         classify(prompt, context={"chat": "demo"})

@@ -7,11 +7,18 @@ from interactions.gate import judge
 from training.detector import Prediction
 
 CONFIDENT = {"subject": 0.95, "action": 0.97, "category": 0.99}
+CERTIFIED = {"threshold": 0.8, "close_at": 0.9}
 
 
-def prediction(confidence=CONFIDENT, triplet=None, version=1):
+@pytest.fixture
+def fixed_rule(settings):
+    settings.SECONDMIND_AUTO_ACCEPT_RULE = "fixed"
+
+
+def prediction(confidence=CONFIDENT, triplet=None, version=1, similarity=0.0, agrees=False, gate=None, sureness=None):
     triplet = triplet or {"subject": "Note", "action": "Find", "category": "Knowledge"}
-    return Prediction(triplet, confidence, np.zeros(384, np.float32), version)
+    sureness = min(confidence.values()) if sureness is None else sureness
+    return Prediction(triplet, confidence, np.zeros(384, np.float32), version, sureness, similarity, agrees, gate or {})
 
 
 def test_nine_characters_are_too_short():
@@ -28,7 +35,7 @@ def test_two_words_are_too_few():
     assert verdict.reasons == ["too_few_words"]
 
 
-def test_three_words_are_enough():
+def test_three_words_are_enough(fixed_rule):
     assert judge("summarize my notes", prediction()).decision == "accepted"
 
 
@@ -39,18 +46,18 @@ def test_system_commands_are_rejected(command):
     assert "system_command" in verdict.reasons
 
 
-def test_confident_triplet_is_accepted():
+def test_confident_triplet_is_accepted(fixed_rule):
     verdict = judge("find my notes about kubernetes", prediction())
     assert (verdict.decision, verdict.reasons) == ("accepted", ["confident"])
 
 
-def test_a_head_just_below_the_accept_threshold_goes_to_review(settings):
+def test_a_head_just_below_the_accept_threshold_goes_to_review(fixed_rule, settings):
     confidence = {**CONFIDENT, "action": settings.SECONDMIND_ACCEPT_THRESHOLD - 0.001}
     verdict = judge("find my notes about kubernetes", prediction(confidence))
     assert (verdict.decision, verdict.reasons) == ("review", ["low_confidence_action"])
 
 
-def test_a_head_at_the_accept_threshold_is_confident(settings):
+def test_a_head_at_the_accept_threshold_is_confident(fixed_rule, settings):
     confidence = {head: settings.SECONDMIND_ACCEPT_THRESHOLD for head in CONFIDENT}
     assert judge("find my notes about kubernetes", prediction(confidence)).decision == "accepted"
 
@@ -69,3 +76,47 @@ def test_without_a_model_everything_goes_to_review():
 def test_the_verdict_records_the_thresholds_it_used(settings):
     settings.SECONDMIND_ACCEPT_THRESHOLD = 0.8
     assert judge("find my notes about kubernetes", prediction()).thresholds["accept_at"] == 0.8
+
+
+def test_the_certified_rule_accepts_at_the_certified_threshold():
+    confidence = {**CONFIDENT, "subject": 0.8}
+    verdict = judge("find my notes about kubernetes", prediction(confidence, gate=CERTIFIED))
+    assert (verdict.decision, verdict.reasons) == ("accepted", ["certified"])
+    assert verdict.thresholds["certified_threshold"] == 0.8
+
+
+def test_the_certified_rule_reviews_just_below_the_certified_threshold():
+    confidence = {**CONFIDENT, "subject": 0.7999}
+    verdict = judge("find my notes about kubernetes", prediction(confidence, gate=CERTIFIED))
+    assert (verdict.decision, verdict.reasons) == ("review", ["below_certified_threshold"])
+
+
+def test_nothing_is_auto_accepted_before_the_gate_is_certified():
+    confidence = {head: 0.999 for head in CONFIDENT}
+    verdict = judge("find my notes about kubernetes", prediction(confidence, similarity=1.0, agrees=True,
+                                                                   gate={"threshold": None}))
+    assert (verdict.decision, verdict.reasons) == ("review", ["not_certified"])
+
+
+def test_an_agreeing_close_human_example_lifts_the_score():
+    gate = {"threshold": 1000.5, "close_at": 0.9}
+    low = {head: 0.5 for head in CONFIDENT}
+    assert judge("find my notes about kubernetes", prediction(low, similarity=0.9, agrees=True, gate=gate)).decision == "accepted"
+
+
+def test_a_close_human_example_with_another_triplet_does_not_lift_it():
+    gate = {"threshold": 1000.5, "close_at": 0.9}
+    low = {head: 0.5 for head in CONFIDENT}
+    assert judge("find my notes about kubernetes", prediction(low, similarity=0.99, agrees=False, gate=gate)).decision == "review"
+
+
+def test_an_agreeing_example_just_below_the_close_similarity_does_not_lift_it():
+    gate = {"threshold": 1000.5, "close_at": 0.9}
+    low = {head: 0.5 for head in CONFIDENT}
+    assert judge("find my notes about kubernetes", prediction(low, similarity=0.8999, agrees=True, gate=gate)).decision == "review"
+
+
+def test_auto_accept_can_be_switched_off(settings):
+    settings.SECONDMIND_AUTO_ACCEPT = False
+    verdict = judge("find my notes about kubernetes", prediction(gate=CERTIFIED))
+    assert (verdict.decision, verdict.reasons) == ("review", ["auto_accept_off"])

@@ -9,9 +9,7 @@ from training.models import Example, Source
 
 
 @pytest.fixture
-def borderline(trained, settings):
-    settings.SECONDMIND_ACCEPT_THRESHOLD = 1.01  # nothing is confident enough: everything is reviewed
-    settings.SECONDMIND_UNKNOWN_THRESHOLD = 0.0
+def borderline(trained, review_everything):
     return classify("Could you look into the flaky login tests?")
 
 
@@ -19,13 +17,21 @@ def decide(client, item, decision, **heads):
     return client.post(f"/review/{item.pk}/decide/", {"decision": decision, **heads}, headers={"HX-Request": "true"})
 
 
-def test_the_queue_lists_borderline_items_least_confident_first(reviewer_client, trained, settings):
-    settings.SECONDMIND_ACCEPT_THRESHOLD = 1.01
+def test_the_queue_can_list_the_least_confident_first(reviewer_client, trained, review_everything, settings):
+    settings.SECONDMIND_REVIEW_ORDER = "least_confident"
     items = [classify(p) for p in ("Remind me to renew the passport", "Plan the offsite agenda for March", "Find emails about the invoice")]
     assert list(queue()) == sorted(items, key=lambda i: i.min_confidence)
     page = reviewer_client.get("/review/").content.decode()
     assert all(item.prompt in page for item in items)
     assert "Nearest human-labelled examples" in page
+
+
+def test_the_queue_is_in_a_stable_random_order_by_default(trained, review_everything):
+    prompts = [f"Remind me to call person number {i} tomorrow" for i in range(8)]
+    items = [classify(p) for p in prompts]
+    assert list(queue()) == sorted(items, key=lambda i: i.review_key)
+    assert list(queue()) != sorted(items, key=lambda i: i.min_confidence)
+    assert classify(prompts[0]).review_key == items[0].review_key
 
 
 def test_approving_adds_the_predicted_triplet_to_the_live_dataset(reviewer_client, reviewer, borderline):
@@ -67,27 +73,21 @@ def test_an_unknown_head_must_be_labelled_before_approval(reviewer_client, train
     assert item in queue()
 
 
-def test_bulk_approve_decides_each_selected_item(reviewer_client, trained, settings):
-    settings.SECONDMIND_ACCEPT_THRESHOLD = 1.01
-    settings.SECONDMIND_UNKNOWN_THRESHOLD = 0.0
+def test_bulk_approve_decides_each_selected_item(reviewer_client, trained, review_everything):
     items = [classify(p) for p in ("Remind me to renew the passport", "Plan the offsite agenda for March")]
     reviewer_client.post("/review/bulk-approve/", {"selected": [i.pk for i in items]})
     assert Review.objects.filter(decision="approved").count() == 2
     assert Example.objects.filter(source=Source.LIVE).count() == 2
 
 
-def test_audit_samples_of_auto_accepted_items_are_in_the_queue(reviewer_client, trained, settings):
-    settings.SECONDMIND_ACCEPT_THRESHOLD = 0.0
-    settings.SECONDMIND_UNKNOWN_THRESHOLD = 0.0
+def test_audit_samples_of_auto_accepted_items_are_in_the_queue(reviewer_client, trained, accept_everything, settings):
     settings.SECONDMIND_AUDIT_RATE = 1.0
     item = classify("Summarize the paper about sparse attention")
     assert (item.verdict, item.audit) == ("accepted", True)
     assert 'class="tag audit"' in reviewer_client.get("/review/").content.decode()
 
 
-def test_audit_decisions_estimate_auto_label_precision(reviewer_client, trained, settings):
-    settings.SECONDMIND_ACCEPT_THRESHOLD = 0.0
-    settings.SECONDMIND_UNKNOWN_THRESHOLD = 0.0
+def test_audit_decisions_estimate_auto_label_precision(reviewer_client, trained, accept_everything, settings):
     settings.SECONDMIND_AUDIT_RATE = 1.0
     right, wrong = classify("Summarize the paper about sparse attention"), classify("Remind me to renew the passport soon")
     decide(reviewer_client, right, "approved")
@@ -96,8 +96,7 @@ def test_audit_decisions_estimate_auto_label_precision(reviewer_client, trained,
     assert not Example.objects.filter(pk=wrong.example_id).exists()  # the wrong auto-label is not learned
 
 
-def test_prompts_are_escaped_in_the_queue(reviewer_client, trained, settings):
-    settings.SECONDMIND_ACCEPT_THRESHOLD = 1.01
+def test_prompts_are_escaped_in_the_queue(reviewer_client, trained, review_everything):
     classify("please run <script>alert('x')</script> for me")
     page = reviewer_client.get("/review/").content.decode()
     assert "<script>alert" not in page

@@ -2,7 +2,7 @@
 and swaps in a newly promoted one atomically, so web processes pick it up without a restart."""
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
@@ -10,7 +10,7 @@ from django.conf import settings
 from .encoder import embed
 from .heads import UNKNOWN
 from .models import HEADS, ModelVersion
-from .registry import load_heads
+from .registry import human_reference, load_heads
 
 
 @dataclass(frozen=True)
@@ -19,10 +19,18 @@ class Prediction:
     confidence: dict
     embedding: np.ndarray
     model_version: int | None
+    sureness: float = 0.0  # the least sure head's log-odds, what the certified gate compares
+    neighbour_similarity: float = 0.0
+    neighbour_agrees: bool = False
+    gate: dict = field(default_factory=dict)
 
     @property
     def unknown_heads(self):
         return [head for head in HEADS if self.triplet[head] == UNKNOWN]
+
+    @property
+    def least_confidence(self):
+        return min(self.confidence.values())
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,17 @@ class _Loaded:
     number: int
     sha256: str
     heads: object
+    reference: np.ndarray  # the human-labelled examples the version knows
+    reference_triplets: list
+    gate: dict
+
+    def nearest(self, embedding):
+        """(similarity, triplet) of the most similar human-labelled example."""
+        if not len(self.reference_triplets):
+            return 0.0, None
+        similarity = self.reference @ embedding
+        best = int(similarity.argmax())
+        return float(similarity[best]), self.reference_triplets[best]
 
 
 class IntentDetector:
@@ -55,7 +74,9 @@ class IntentDetector:
                 loaded = self._loaded
                 if loaded is None or (loaded.number, loaded.sha256) != row:
                     version = ModelVersion.objects.get(number=row[0])
-                    loaded = _Loaded(version.number, version.sha256, load_heads(version))
+                    reference, triplets = human_reference(version)
+                    loaded = _Loaded(version.number, version.sha256, load_heads(version), reference, triplets,
+                                     version.metrics.get("gate") or {})
                     self._loaded = loaded  # one reference swap: a request sees the old or the new
         return loaded
 
@@ -72,7 +93,10 @@ class IntentDetector:
             label, score = predicted[head][0][0], float(predicted[head][1][0])
             triplet[head] = label if score >= threshold else UNKNOWN
             confidence[head] = round(score, 4)
-        return Prediction(triplet, confidence, embedding, loaded.number)
+        similarity, neighbour = loaded.nearest(embedding)
+        sureness = float(loaded.heads.sureness(embedding[None, :])[0])
+        return Prediction(triplet, confidence, embedding, loaded.number, sureness, round(similarity, 4),
+                          neighbour == triplet, loaded.gate)
 
     def predict(self, prompt):
         return self.predict_embedding(embed([prompt])[0])

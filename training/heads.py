@@ -32,6 +32,20 @@ class TripletHeads(nn.Module):
         logits = self(torch.as_tensor(np.asarray(embeddings, dtype=np.float32)))
         return {head: torch.softmax(value, dim=1).numpy() for head, value in logits.items()}
 
+    @torch.no_grad()
+    def sureness(self, embeddings):
+        """Per row, the least sure head's log-odds for its top label: log p - log(1 - p), computed from
+        the logits so that it keeps ordering predictions where a float softmax already says 1.0."""
+        self.eval()
+        logits = self(torch.as_tensor(np.asarray(embeddings, dtype=np.float32)))
+        per_head = []
+        for value in logits.values():
+            top = value.max(dim=1)
+            others = value.clone()
+            others[torch.arange(len(value)), top.indices] = -torch.inf
+            per_head.append(top.values - torch.logsumexp(others, dim=1))
+        return torch.stack(per_head).min(dim=0).values.numpy()
+
     def predict(self, embeddings):
         """{head: (labels, confidences)} for each row, before any Unknown threshold."""
         result = {}

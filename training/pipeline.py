@@ -3,17 +3,19 @@ human-only holdout, register the candidate and promote it only if it is better."
 
 import time
 
+from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
+from .calibration import calibrate
 from .datasets import ensure_embeddings, matrix, merge
 from .encoder import ENCODER_NAME
 from .evaluation import evaluate
 from .models import Example, HUMAN_SOURCES, TrainingRun
-from .promotion import decide
-from .triggers import new_examples_count
+from .promotion import decide, holdout_score
 from .registry import activate, active_version, load_heads, register
 from .trainer import Trainer
+from .triggers import new_examples_count
 
 
 class Progress:
@@ -39,6 +41,10 @@ def _train(examples, progress, start, end):
     return Trainer(matrix(examples), triplets, progress=on_step).train()
 
 
+def _pair(examples):
+    return matrix(examples), [e.triplet for e in examples]
+
+
 def _score(heads, holdout):
     return evaluate(heads, matrix(holdout), [e.triplet for e in holdout])
 
@@ -48,7 +54,7 @@ def _batch_helps(with_batch, without_batch, holdout):
     with_metrics, without_metrics = _score(with_batch, holdout), _score(without_batch, holdout)
     if with_metrics is None:
         return True, "batch data kept: no holdout to compare"
-    if with_metrics["mean_macro_f1"] >= without_metrics["mean_macro_f1"]:
+    if holdout_score(with_metrics) >= holdout_score(without_metrics):
         return True, "batch data kept: it did not hurt on the holdout"
     return False, "batch data left out: the model was better without it"
 
@@ -76,6 +82,12 @@ def train_and_decide(run, progress):
 
     progress("evaluating", 90)
     candidate_metrics = _score(heads, merged.holdout)
+    progress("certifying the gate", 93)
+    human_train = [e for e in trained_on if e.source in HUMAN_SOURCES]
+    auto_train = [e for e in trained_on if e.source not in HUMAN_SOURCES]
+    gate = calibrate(heads, _pair(merged.holdout), _pair(human_train), _pair(auto_train),
+                     settings.SECONDMIND_AUTO_PRECISION_TARGET, settings.SECONDMIND_CERTIFY_MIN_SUPPORT,
+                     settings.SECONDMIND_GATE_CLOSE_SIMILARITY, settings.SECONDMIND_CERTIFY_CONFIDENCE)
     active = active_version()
     active_metrics = _score(load_heads(active), merged.holdout) if active else None
     version = register(
@@ -84,7 +96,7 @@ def train_and_decide(run, progress):
         trained_on=trained_on,
         evaluated_on=merged.holdout,
         metrics={"holdout": candidate_metrics, "active_holdout": active_metrics,
-                 "challenged": active.number if active else None},
+                 "challenged": active.number if active else None, "gate": gate},
     )
     promote, reason = decide(candidate_metrics, active_metrics, len(merged.holdout))
     if promote:

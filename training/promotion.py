@@ -7,12 +7,19 @@ from .models import HEADS, ModelVersion, Promotion
 from .registry import activate, active_version, load_heads
 
 
+def holdout_score(metrics):
+    """What promotion compares: the mean of the three head accuracies and the exact-triplet accuracy.
+    Accuracies, not macro-F1: on a small holdout most classes have one or two examples and a per-class
+    average swings with each of them."""
+    return (sum(metrics[h]["accuracy"] for h in HEADS) / len(HEADS) + metrics["exact"]) / 2
+
+
 def decide(candidate, active, holdout_size):
     """(promote, reason) from the two models' metrics on the same holdout.
 
-    The rule: the first model goes live; otherwise the candidate must have a strictly higher mean
-    macro-F1 over the three heads, no head's macro-F1 lower by more than the tolerance, and an
-    exact-triplet accuracy no lower than the active model's. A tie keeps the active model.
+    The rule: the first model goes live; otherwise the candidate needs a strictly higher holdout score
+    (mean head accuracy and exact-triplet accuracy, averaged) and no head's accuracy lower by more than
+    the tolerance. A tie keeps the active model.
     """
     if active is None:
         return True, "First model: there was no active model."
@@ -22,18 +29,15 @@ def decide(candidate, active, holdout_size):
             f"The holdout has {holdout_size} human-labelled examples, fewer than {minimum}: too few to "
             "tell which model is better, so the active model stays. Label more examples or promote by hand."
         )
-    gain = candidate["mean_macro_f1"] - active["mean_macro_f1"]
     tolerance = settings.SECONDMIND_PROMOTION_TOLERANCE
-    worse = [h for h in HEADS if candidate[h]["macro_f1"] < active[h]["macro_f1"] - tolerance]
+    worse = [h for h in HEADS if candidate[h]["accuracy"] < active[h]["accuracy"] - tolerance]
     scores = (
-        f"mean macro-F1 {candidate['mean_macro_f1']:.3f} vs {active['mean_macro_f1']:.3f}, "
+        f"holdout score {holdout_score(candidate):.3f} vs {holdout_score(active):.3f}, "
         f"exact {candidate['exact']:.3f} vs {active['exact']:.3f} on {holdout_size} holdout examples"
     )
     if worse:
-        return False, f"Not promoted: {', '.join(worse)} lost more than {tolerance:.2f} macro-F1 ({scores})."
-    if candidate["exact"] < active["exact"]:
-        return False, f"Not promoted: lower exact-triplet accuracy ({scores})."
-    if gain <= 1e-9:
+        return False, f"Not promoted: {', '.join(worse)} lost more than {tolerance:.2f} accuracy ({scores})."
+    if holdout_score(candidate) <= holdout_score(active) + 1e-9:
         return False, f"Not promoted: no better than the active model ({scores})."
     return True, f"Promoted: better on the holdout ({scores})."
 

@@ -5,11 +5,12 @@ import hashlib
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
+from .datasets import matrix
 from .heads import TripletHeads
-from .models import ModelVersion
+from .models import HUMAN_SOURCES, Example, ModelVersion
 
 
 class ModelFileError(Exception):
@@ -61,6 +62,15 @@ def load_heads(version):
             "recorded sha256 and was refused; retrain or promote another version."
         )
     return TripletHeads.from_bytes(data)
+
+
+def human_reference(version):
+    """(vectors, triplets) of the human-labelled examples a version knows: what the gate compares to."""
+    examples = list(
+        Example.objects.filter(Q(trained_into=version) | Q(evaluated_in=version), source__in=HUMAN_SOURCES)
+        .distinct().order_by("pk")
+    )
+    return matrix(examples), [e.triplet for e in examples]
 
 
 def activate(version):

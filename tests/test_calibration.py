@@ -1,0 +1,78 @@
+"""Certifying auto-accept thresholds on human-labelled data."""
+
+import numpy as np
+import pytest
+
+from training.calibration import calibrate, certified_threshold, precision_lower_bound
+from training.trainer import Trainer
+
+
+def test_the_lower_bound_is_below_the_observed_precision():
+    assert precision_lower_bound(59, 59) == pytest.approx(0.956, abs=0.002)
+    assert precision_lower_bound(58, 59) < 0.95
+    assert precision_lower_bound(0, 0) == 0.0
+
+
+def test_a_threshold_needs_enough_support():
+    scores = np.linspace(1, 0.5, 29)
+    assert certified_threshold(scores, [True] * 29, target=0.9, min_support=30) is None
+
+
+def test_the_walk_stops_at_the_first_threshold_that_fails():
+    scores = np.linspace(1.0, 0.01, 200)
+    correct = [True] * 60 + [False] * 40 + [True] * 100  # a lucky tail must not be certified
+    threshold = certified_threshold(scores, correct, target=0.9, min_support=30)
+    assert threshold is not None and threshold > scores[100]
+
+
+def test_the_threshold_is_the_lowest_score_that_keeps_the_bound():
+    scores = np.linspace(1.0, 0.01, 100)
+    correct = [True] * 80 + [False] * 20  # the 80 most confident are right
+    threshold = certified_threshold(scores, correct, target=0.95, min_support=30)
+    assert threshold == pytest.approx(scores[79])
+
+
+def test_a_rule_that_is_never_precise_enough_stays_off():
+    scores = np.linspace(1.0, 0.01, 100)
+    correct = [i % 2 == 0 for i in range(100)]
+    assert certified_threshold(scores, correct, target=0.95, min_support=30) is None
+
+
+def test_equal_scores_are_accepted_or_refused_together():
+    scores = [0.9] * 40 + [0.5] * 40
+    correct = [True] * 40 + [True] * 10 + [False] * 30
+    assert certified_threshold(scores, correct, target=0.9, min_support=30) == 0.9
+
+
+def clusters(count, size, seed=0):
+    """Unit vectors around `count` centres, each cluster one triplet."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(count, 384))
+    vectors = np.repeat(centres, size, axis=0) + rng.normal(scale=0.05, size=(count * size, 384))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    triplets = [{"subject": "s", "action": f"a{i // size % 2}", "category": f"c{i // size}"} for i in range(count * size)]
+    return vectors, triplets
+
+
+def test_separable_data_is_certified_for_auto_accept():
+    vectors, triplets = clusters(4, 30)
+    heads = Trainer(vectors, triplets).train()
+    gate = calibrate(heads, (vectors[:0], []), (vectors, triplets), (vectors[:0], []), target=0.95, min_support=30, close_at=0.9)
+    assert gate["threshold"] is not None and gate["certified_share"] > 0.5
+    assert gate["evidence"] == 120
+
+
+def test_random_labels_are_never_certified():
+    vectors, triplets = clusters(4, 30)
+    rng = np.random.default_rng(1)
+    shuffled = [triplets[i] for i in rng.permutation(len(triplets))]
+    heads = Trainer(vectors, shuffled).train()
+    gate = calibrate(heads, (vectors[:0], []), (vectors, shuffled), (vectors[:0], []), target=0.95, min_support=30, close_at=0.9)
+    assert gate["threshold"] is None
+
+
+def test_too_little_evidence_certifies_nothing():
+    vectors, triplets = clusters(2, 10)
+    heads = Trainer(vectors, triplets).train()
+    gate = calibrate(heads, (vectors, triplets), (vectors[:0], []), (vectors[:0], []), target=0.95, min_support=30, close_at=0.9)
+    assert (gate["threshold"], gate["evidence"]) == (None, 20)
