@@ -69,11 +69,11 @@ def judge(prompt, prediction):
 def certified_verdict(prediction, used):
     """Accepted when the gate score reaches the threshold certified for this model version."""
     gate = prediction.gate
-    used = {**used, "certified_threshold": gate.get("threshold"), "close_at": gate.get("close_at")}
+    used = {**used, "certified_threshold": gate.get("threshold"), "scope": gate.get("scope")}
     if gate.get("threshold") is None:
         return GateVerdict(Verdict.REVIEW, ["not_certified"], used)
-    score = gate_score(prediction.sureness, prediction.neighbour_similarity,
-                       prediction.neighbour_agrees, gate["close_at"])
-    if score >= gate["threshold"]:
+    if prediction.neighbour_similarity < gate["scope"]:
+        return GateVerdict(Verdict.REVIEW, ["out_of_scope"], used)
+    if gate_score(prediction.sureness, prediction.neighbour_similarity, gate["scope"]) >= gate["threshold"]:
         return GateVerdict(Verdict.ACCEPTED, ["certified"], used)
     return GateVerdict(Verdict.REVIEW, ["below_certified_threshold"], used)

@@ -129,7 +129,7 @@ class LoopSimulation:
                 "auto_accepted": self.auto_accepted, "auto_correct": self.auto_correct,
                 "trained_version": run.version.number, "active_version": active_version().number,
                 "promoted": bool(run.promoted), "decision": run.decision, "test": self.score_active(),
-                "gate": {k: v for k, v in run.version.metrics.get("gate", {}).items() if k in ("threshold", "close_at", "certified_share", "evidence")},
+                "gate": {k: v for k, v in run.version.metrics.get("gate", {}).items() if k in ("threshold", "certified_share", "evidence")},
             })
 
     def score_active(self):

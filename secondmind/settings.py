@@ -174,10 +174,11 @@ SECONDMIND_AUTO_ACCEPT_RULE = os.environ.get("SECONDMIND_AUTO_ACCEPT_RULE", "cer
 SECONDMIND_ACCEPT_THRESHOLD = envfloat("SECONDMIND_ACCEPT_THRESHOLD", "0.9")
 # The precision an auto-accept rule must reach (one-sided 95% lower bound) over enough examples.
 SECONDMIND_AUTO_PRECISION_TARGET = envfloat("SECONDMIND_AUTO_PRECISION_TARGET", "0.95")
-SECONDMIND_CERTIFY_MIN_SUPPORT = envint("SECONDMIND_CERTIFY_MIN_SUPPORT", "30")
+# Thresholds are tested on accepted sets of this many evidence items, then twice as many, and so on.
+SECONDMIND_CERTIFY_STEP = envint("SECONDMIND_CERTIFY_STEP", "50")
 SECONDMIND_CERTIFY_CONFIDENCE = envfloat("SECONDMIND_CERTIFY_CONFIDENCE", "0.9")
-# A human-labelled example at least this similar that carries the predicted triplet vouches for it.
-SECONDMIND_GATE_CLOSE_SIMILARITY = envfloat("SECONDMIND_GATE_CLOSE_SIMILARITY", "0.8")
+# A prompt with no human-labelled example at least this similar is out of scope: never auto-accepted.
+SECONDMIND_GATE_SCOPE_SIMILARITY = envfloat("SECONDMIND_GATE_SCOPE_SIMILARITY", "0.6")
 
 # Training.
 SECONDMIND_HOLDOUT_FRACTION = envfloat("SECONDMIND_HOLDOUT_FRACTION", "0.2")

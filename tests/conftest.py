@@ -128,7 +128,7 @@ def trained(seeded):
     return run.version
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def hwu64():
     if not (HWU64 / "train.jsonl").exists():
         pytest.skip(f"HWU64 is not at {HWU64} (it lives in ../shared/datasets, outside the repository)")

@@ -13,35 +13,39 @@ def test_the_lower_bound_is_below_the_observed_precision():
     assert precision_lower_bound(0, 0) == 0.0
 
 
-def test_a_threshold_needs_enough_support():
-    scores = np.linspace(1, 0.5, 29)
-    assert certified_threshold(scores, [True] * 29, target=0.9, min_support=30) is None
+def test_a_threshold_needs_a_full_step_of_evidence():
+    scores = np.linspace(1, 0.5, 49)
+    assert certified_threshold(scores, [True] * 49, target=0.9, step=50) is None
 
 
-def test_the_walk_stops_at_the_first_threshold_that_fails():
-    scores = np.linspace(1.0, 0.01, 200)
-    correct = [True] * 60 + [False] * 40 + [True] * 100  # a lucky tail must not be certified
-    threshold = certified_threshold(scores, correct, target=0.9, min_support=30)
-    assert threshold is not None and threshold > scores[100]
+def test_the_threshold_is_the_lowest_step_that_keeps_the_bound():
+    scores = np.linspace(1.0, 0.01, 300)
+    correct = [True] * 150 + [False] * 150  # the 150 most sure are right
+    threshold = certified_threshold(scores, correct, target=0.95, step=50, confidence=0.9)
+    assert threshold == pytest.approx(scores[149])
 
 
-def test_the_threshold_is_the_lowest_score_that_keeps_the_bound():
-    scores = np.linspace(1.0, 0.01, 100)
-    correct = [True] * 80 + [False] * 20  # the 80 most confident are right
-    threshold = certified_threshold(scores, correct, target=0.95, min_support=30)
-    assert threshold == pytest.approx(scores[79])
+def test_the_walk_stops_at_the_first_step_that_fails():
+    scores = np.linspace(1.0, 0.01, 400)
+    correct = [True] * 50 + [False] * 50 + [True] * 300  # a lucky tail must not be certified
+    assert certified_threshold(scores, correct, target=0.9, step=50) == pytest.approx(scores[49])
 
 
 def test_a_rule_that_is_never_precise_enough_stays_off():
     scores = np.linspace(1.0, 0.01, 100)
     correct = [i % 2 == 0 for i in range(100)]
-    assert certified_threshold(scores, correct, target=0.95, min_support=30) is None
+    assert certified_threshold(scores, correct, target=0.95, step=50) is None
 
 
 def test_equal_scores_are_accepted_or_refused_together():
-    scores = [0.9] * 40 + [0.5] * 40
-    correct = [True] * 40 + [True] * 10 + [False] * 30
-    assert certified_threshold(scores, correct, target=0.9, min_support=30) == 0.9
+    scores = [0.9] * 60 + [0.5] * 40
+    correct = [True] * 60 + [False] * 40
+    assert certified_threshold(scores, correct, target=0.9, step=50) == 0.9
+
+
+def test_out_of_scope_evidence_is_never_certified():
+    scores = [-np.inf] * 100
+    assert certified_threshold(scores, [True] * 100, target=0.9, step=50) is None
 
 
 def clusters(count, size, seed=0):
@@ -54,25 +58,27 @@ def clusters(count, size, seed=0):
     return vectors, triplets
 
 
+NONE = (np.zeros((0, 384), np.float32), [])
+
+
 def test_separable_data_is_certified_for_auto_accept():
     vectors, triplets = clusters(4, 30)
     heads = Trainer(vectors, triplets).train()
-    gate = calibrate(heads, (vectors[:0], []), (vectors, triplets), (vectors[:0], []), target=0.95, min_support=30, close_at=0.9)
+    gate = calibrate(heads, NONE, (vectors, triplets), NONE, target=0.95, step=50, scope=0.6, confidence=0.9)
     assert gate["threshold"] is not None and gate["certified_share"] > 0.5
     assert gate["evidence"] == 120
 
 
 def test_random_labels_are_never_certified():
     vectors, triplets = clusters(4, 30)
-    rng = np.random.default_rng(1)
-    shuffled = [triplets[i] for i in rng.permutation(len(triplets))]
+    shuffled = [triplets[i] for i in np.random.default_rng(1).permutation(len(triplets))]
     heads = Trainer(vectors, shuffled).train()
-    gate = calibrate(heads, (vectors[:0], []), (vectors, shuffled), (vectors[:0], []), target=0.95, min_support=30, close_at=0.9)
+    gate = calibrate(heads, NONE, (vectors, shuffled), NONE, target=0.95, step=50, scope=0.6, confidence=0.9)
     assert gate["threshold"] is None
 
 
 def test_too_little_evidence_certifies_nothing():
     vectors, triplets = clusters(2, 10)
     heads = Trainer(vectors, triplets).train()
-    gate = calibrate(heads, (vectors, triplets), (vectors[:0], []), (vectors[:0], []), target=0.95, min_support=30, close_at=0.9)
+    gate = calibrate(heads, (vectors, triplets), NONE, NONE, target=0.95, step=50, scope=0.6, confidence=0.9)
     assert (gate["threshold"], gate["evidence"]) == (None, 20)

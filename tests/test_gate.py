@@ -7,7 +7,7 @@ from interactions.gate import judge
 from training.detector import Prediction
 
 CONFIDENT = {"subject": 0.95, "action": 0.97, "category": 0.99}
-CERTIFIED = {"threshold": 0.8, "close_at": 0.9}
+CERTIFIED = {"threshold": 2.0, "scope": 0.6}
 
 
 @pytest.fixture
@@ -15,10 +15,9 @@ def fixed_rule(settings):
     settings.SECONDMIND_AUTO_ACCEPT_RULE = "fixed"
 
 
-def prediction(confidence=CONFIDENT, triplet=None, version=1, similarity=0.0, agrees=False, gate=None, sureness=None):
+def prediction(confidence=CONFIDENT, triplet=None, version=1, sureness=3.0, similarity=0.8, gate=None):
     triplet = triplet or {"subject": "Note", "action": "Find", "category": "Knowledge"}
-    sureness = min(confidence.values()) if sureness is None else sureness
-    return Prediction(triplet, confidence, np.zeros(384, np.float32), version, sureness, similarity, agrees, gate or {})
+    return Prediction(triplet, confidence, np.zeros(384, np.float32), version, sureness, similarity, gate or {})
 
 
 def test_nine_characters_are_too_short():
@@ -79,41 +78,28 @@ def test_the_verdict_records_the_thresholds_it_used(settings):
 
 
 def test_the_certified_rule_accepts_at_the_certified_threshold():
-    confidence = {**CONFIDENT, "subject": 0.8}
-    verdict = judge("find my notes about kubernetes", prediction(confidence, gate=CERTIFIED))
+    verdict = judge("find my notes about kubernetes", prediction(sureness=2.0, gate=CERTIFIED))
     assert (verdict.decision, verdict.reasons) == ("accepted", ["certified"])
-    assert verdict.thresholds["certified_threshold"] == 0.8
+    assert verdict.thresholds["certified_threshold"] == 2.0
 
 
 def test_the_certified_rule_reviews_just_below_the_certified_threshold():
-    confidence = {**CONFIDENT, "subject": 0.7999}
-    verdict = judge("find my notes about kubernetes", prediction(confidence, gate=CERTIFIED))
+    verdict = judge("find my notes about kubernetes", prediction(sureness=1.999, gate=CERTIFIED))
     assert (verdict.decision, verdict.reasons) == ("review", ["below_certified_threshold"])
 
 
 def test_nothing_is_auto_accepted_before_the_gate_is_certified():
-    confidence = {head: 0.999 for head in CONFIDENT}
-    verdict = judge("find my notes about kubernetes", prediction(confidence, similarity=1.0, agrees=True,
-                                                                   gate={"threshold": None}))
+    verdict = judge("find my notes about kubernetes", prediction(sureness=50.0, gate={"threshold": None}))
     assert (verdict.decision, verdict.reasons) == ("review", ["not_certified"])
 
 
-def test_an_agreeing_close_human_example_lifts_the_score():
-    gate = {"threshold": 1000.5, "close_at": 0.9}
-    low = {head: 0.5 for head in CONFIDENT}
-    assert judge("find my notes about kubernetes", prediction(low, similarity=0.9, agrees=True, gate=gate)).decision == "accepted"
+def test_a_prompt_with_no_human_example_in_scope_is_never_auto_accepted():
+    verdict = judge("find my notes about kubernetes", prediction(sureness=50.0, similarity=0.599, gate=CERTIFIED))
+    assert (verdict.decision, verdict.reasons) == ("review", ["out_of_scope"])
 
 
-def test_a_close_human_example_with_another_triplet_does_not_lift_it():
-    gate = {"threshold": 1000.5, "close_at": 0.9}
-    low = {head: 0.5 for head in CONFIDENT}
-    assert judge("find my notes about kubernetes", prediction(low, similarity=0.99, agrees=False, gate=gate)).decision == "review"
-
-
-def test_an_agreeing_example_just_below_the_close_similarity_does_not_lift_it():
-    gate = {"threshold": 1000.5, "close_at": 0.9}
-    low = {head: 0.5 for head in CONFIDENT}
-    assert judge("find my notes about kubernetes", prediction(low, similarity=0.8999, agrees=True, gate=gate)).decision == "review"
+def test_a_prompt_at_the_scope_similarity_is_in_scope():
+    assert judge("find my notes about kubernetes", prediction(similarity=0.6, gate=CERTIFIED)).decision == "accepted"
 
 
 def test_auto_accept_can_be_switched_off(settings):

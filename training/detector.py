@@ -20,8 +20,7 @@ class Prediction:
     embedding: np.ndarray
     model_version: int | None
     sureness: float = 0.0  # the least sure head's log-odds, what the certified gate compares
-    neighbour_similarity: float = 0.0
-    neighbour_agrees: bool = False
+    neighbour_similarity: float = 0.0  # of the most similar human-labelled example the version knows
     gate: dict = field(default_factory=dict)
 
     @property
@@ -39,16 +38,10 @@ class _Loaded:
     sha256: str
     heads: object
     reference: np.ndarray  # the human-labelled examples the version knows
-    reference_triplets: list
     gate: dict
 
-    def nearest(self, embedding):
-        """(similarity, triplet) of the most similar human-labelled example."""
-        if not len(self.reference_triplets):
-            return 0.0, None
-        similarity = self.reference @ embedding
-        best = int(similarity.argmax())
-        return float(similarity[best]), self.reference_triplets[best]
+    def nearest_similarity(self, embedding):
+        return float((self.reference @ embedding).max()) if len(self.reference) else 0.0
 
 
 class IntentDetector:
@@ -74,9 +67,8 @@ class IntentDetector:
                 loaded = self._loaded
                 if loaded is None or (loaded.number, loaded.sha256) != row:
                     version = ModelVersion.objects.get(number=row[0])
-                    reference, triplets = human_reference(version)
-                    loaded = _Loaded(version.number, version.sha256, load_heads(version), reference, triplets,
-                                     version.metrics.get("gate") or {})
+                    loaded = _Loaded(version.number, version.sha256, load_heads(version),
+                                     human_reference(version), version.metrics.get("gate") or {})
                     self._loaded = loaded  # one reference swap: a request sees the old or the new
         return loaded
 
@@ -93,10 +85,9 @@ class IntentDetector:
             label, score = predicted[head][0][0], float(predicted[head][1][0])
             triplet[head] = label if score >= threshold else UNKNOWN
             confidence[head] = round(score, 4)
-        similarity, neighbour = loaded.nearest(embedding)
         sureness = float(loaded.heads.sureness(embedding[None, :])[0])
-        return Prediction(triplet, confidence, embedding, loaded.number, sureness, round(similarity, 4),
-                          neighbour == triplet, loaded.gate)
+        return Prediction(triplet, confidence, embedding, loaded.number, sureness,
+                          round(loaded.nearest_similarity(embedding), 4), loaded.gate)
 
     def predict(self, prompt):
         return self.predict_embedding(embed([prompt])[0])

@@ -86,8 +86,8 @@ def train_and_decide(run, progress):
     human_train = [e for e in trained_on if e.source in HUMAN_SOURCES]
     auto_train = [e for e in trained_on if e.source not in HUMAN_SOURCES]
     gate = calibrate(heads, _pair(merged.holdout), _pair(human_train), _pair(auto_train),
-                     settings.SECONDMIND_AUTO_PRECISION_TARGET, settings.SECONDMIND_CERTIFY_MIN_SUPPORT,
-                     settings.SECONDMIND_GATE_CLOSE_SIMILARITY, settings.SECONDMIND_CERTIFY_CONFIDENCE)
+                     settings.SECONDMIND_AUTO_PRECISION_TARGET, settings.SECONDMIND_CERTIFY_STEP,
+                     settings.SECONDMIND_GATE_SCOPE_SIMILARITY, settings.SECONDMIND_CERTIFY_CONFIDENCE)
     active = active_version()
     active_metrics = _score(load_heads(active), merged.holdout) if active else None
     version = register(

@@ -65,12 +65,11 @@ def load_heads(version):
 
 
 def human_reference(version):
-    """(vectors, triplets) of the human-labelled examples a version knows: what the gate compares to."""
-    examples = list(
+    """The vectors of the human-labelled examples a version knows: the gate's measure of scope."""
+    return matrix(list(
         Example.objects.filter(Q(trained_into=version) | Q(evaluated_in=version), source__in=HUMAN_SOURCES)
         .distinct().order_by("pk")
-    )
-    return matrix(examples), [e.triplet for e in examples]
+    ))
 
 
 def activate(version):

@@ -1,0 +1,43 @@
+"""`manage.py simulate_loop` on a slice of HWU64: the JSON a user reads, and a loop that never regresses."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+STEP_FIELDS = {"prompts_seen", "human_labels", "auto_accepted", "auto_correct", "active_version", "promoted", "test"}
+TEST_FIELDS = {"subject", "action", "category", "exact"}
+
+
+@pytest.fixture(scope="module")
+def result(hwu64, tmp_path_factory, django_db_blocker):
+    work = tmp_path_factory.mktemp("simulation")
+    lines = (hwu64 / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (work / "train.jsonl").write_text("\n".join(lines[:1500]) + "\n", encoding="utf-8")
+    with django_db_blocker.unblock():  # the command itself never touches this database: it runs its own
+        call_command("simulate_loop", train=str(work / "train.jsonl"), test=str(hwu64 / "test.jsonl"),
+                     chunk=250,
+                     review_budget=0.1, json_out=str(work / "out.json"), plot=str(work / "curve.png"))
+    assert (work / "curve.png").stat().st_size > 10000
+    return json.loads((work / "out.json").read_text())
+
+
+def test_it_reports_every_training_run_as_a_step(result):
+    assert len(result["steps"]) >= 3
+    for step in result["steps"]:
+        assert STEP_FIELDS <= set(step)
+        assert set(step["test"]) == TEST_FIELDS and all(0 <= v <= 1 for v in step["test"].values())
+    assert result["steps"][-1]["human_labels"] > 0
+
+
+def test_it_reports_the_baselines_and_the_final_model(result):
+    assert set(result["baselines"]) == {"seed_only", "review_only", "full"}
+    assert all(set(test) == TEST_FIELDS for test in result["baselines"].values())
+    assert set(result["final"]) == TEST_FIELDS
+    assert "auto_precision" in result
+    assert result["final"]["exact"] > result["baselines"]["seed_only"]["exact"]
+
+
+def test_the_active_model_never_gets_worse_than_its_predecessor(result):
+    scores = [step["test"]["exact"] for step in result["steps"]]
+    assert all(later >= earlier - 0.005 for earlier, later in zip(scores, scores[1:])), scores
