@@ -1,5 +1,6 @@
 """The review queue pages: one template, each item a partial that htmx swaps after a decision."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -23,6 +24,7 @@ def queue_page(request):
     page = Paginator(queue(), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "review.html", {
         "page": page, "items": with_neighbours(page.object_list), "labels": known_labels(), "heads": HEADS,
+        "order": settings.SECONDMIND_REVIEW_ORDER,
     })
 
 

@@ -141,8 +141,9 @@ def plot(result, path):
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(8, 4.5))
-    for name, steps in (("the loop", result["steps"]), ("review only", result["review_only_steps"])):
-        axes.step([s["prompts_seen"] for s in steps], [s["test"]["exact"] for s in steps], where="post", label=name)
+    for name, steps, style in (("review only", result["review_only_steps"], "-"), ("the loop", result["steps"], "--")):
+        axes.step([s["prompts_seen"] for s in steps], [s["test"]["exact"] for s in steps], style, where="post",
+                  label=name, linewidth=2)
     for name, key, style in (("seed only", "seed_only", ":"), ("full supervision", "full", "--")):
         axes.axhline(result["baselines"][key]["exact"], linestyle=style, color="gray", label=name)
     axes.set_xlabel("prompts streamed")
