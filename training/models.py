@@ -52,10 +52,6 @@ class Example(models.Model):
     def triplet(self):
         return {head: getattr(self, head) for head in HEADS}
 
-    @property
-    def is_human(self):
-        return self.source in HUMAN_SOURCES
-
     def vector(self):
         return np.frombuffer(self.embedding, dtype=np.float32)
 

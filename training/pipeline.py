@@ -46,7 +46,7 @@ def _pair(examples):
 
 
 def _score(heads, holdout):
-    return evaluate(heads, matrix(holdout), [e.triplet for e in holdout])
+    return evaluate(heads, *_pair(holdout))
 
 
 def _batch_helps(with_batch, without_batch, holdout):
@@ -59,6 +59,17 @@ def _batch_helps(with_batch, without_batch, holdout):
     return False, "batch data left out: the model was better without it"
 
 
+def _train_heads(merged, progress):
+    """(heads, examples trained on, what was decided about the batch data)."""
+    heads = _train(merged.train, progress, 10, 60)
+    human = [e for e in merged.train if e.source in HUMAN_SOURCES]
+    if len(human) == len(merged.train) or not human:
+        return heads, merged.train, "no batch data"
+    without = _train(human, progress, 60, 85)
+    keep, note = _batch_helps(heads, without, merged.holdout)
+    return (heads, merged.train, note) if keep else (without, human, note)
+
+
 def train_and_decide(run, progress):
     """The body of a run; returns the new version, promoted or not."""
     progress("merging", 2)
@@ -69,15 +80,7 @@ def train_and_decide(run, progress):
     progress("embedding", 5)
     ensure_embeddings(merged.train + merged.holdout)
     started = time.monotonic()
-    heads = _train(merged.train, progress, 10, 60)
-    trained_on = merged.train
-    batch_note = "no batch data"
-    human = [e for e in merged.train if e.source in HUMAN_SOURCES]
-    if len(human) < len(merged.train) and human:
-        without = _train(human, progress, 60, 85)
-        keep, batch_note = _batch_helps(heads, without, merged.holdout)
-        if not keep:
-            heads, trained_on = without, human
+    heads, trained_on, batch_note = _train_heads(merged, progress)
     train_seconds = time.monotonic() - started
 
     progress("evaluating", 90)
