@@ -1,6 +1,6 @@
 """Deduplication, the merged dataset and its human-only holdout."""
 
-from training.datasets import add_example, in_holdout_region, merge
+from training.datasets import add_example, ensure_embeddings, in_holdout_region, merge, near_duplicates
 from training.models import Example, Source, normalize_prompt
 
 TRIPLET = {"subject": "Note", "action": "Find", "category": "Knowledge"}
@@ -45,3 +45,14 @@ def test_the_holdout_is_the_same_across_runs_and_never_trained_on(seeded):
     assert [e.pk for e in first.holdout] == [e.pk for e in second.holdout]
     assert not {e.pk for e in first.holdout} & {e.pk for e in first.train}
     assert all(in_holdout_region(e.normalized_prompt) for e in first.holdout)
+
+
+def test_near_duplicate_prompts_are_reported_not_removed(seeded):
+    add_example("Find my notes about the database migration please", TRIPLET, Source.LIVE)
+    examples = list(Example.objects.all())
+    ensure_embeddings(examples)
+    count, shown = near_duplicates(examples, threshold=0.9)
+    assert count >= 1
+    assert ("Find my notes about the database migration", "Find my notes about the database migration please") in {
+        tuple(sorted(pair[:2], key=len)) for pair in shown}
+    assert Example.objects.count() == len(examples)

@@ -190,7 +190,7 @@ class MergedDataset:
         }
 
 
-def merge(include_batch=True):
+def merge():
     """base + live + batch, one example per normalized prompt (live > base > batch), split into
     the training set and the human-only holdout."""
     chosen = {}
@@ -206,8 +206,7 @@ def merge(include_batch=True):
     train, holdout, unused_batch = [], [], 0
     for normalized, example in chosen.items():
         if not in_holdout_region(normalized):
-            if include_batch or example.source in HUMAN_SOURCES:
-                train.append(example)
+            train.append(example)
         elif example.source in HUMAN_SOURCES:
             holdout.append(example)
         else:
@@ -225,3 +224,18 @@ def nearest_human_examples(embeddings, k=3):
     similarity = queries @ matrix(human).T
     best = np.argsort(-similarity, axis=1)[:, :k]
     return [[(human[j], float(similarity[i, j])) for j in row] for i, row in enumerate(best)]
+
+
+def near_duplicates(examples, threshold, shown=5, chunk=1000):
+    """Pairs of different prompts whose embeddings are at least `threshold` similar: (how many, the
+    most similar few as (prompt, prompt, similarity)). Reported, not removed: a person decides."""
+    vectors = matrix(examples)
+    count, found = 0, []
+    for start in range(0, len(examples), chunk):
+        similarity = vectors[start:start + chunk] @ vectors.T
+        rows, cols = np.nonzero(similarity >= threshold)
+        keep = cols > rows + start  # each pair once, never an example with itself
+        count += int(keep.sum())
+        found += [(float(similarity[r, c]), r + start, c) for r, c in zip(rows[keep], cols[keep])]
+    found.sort(reverse=True)
+    return count, [(examples[i].prompt, examples[j].prompt, round(sim, 4)) for sim, i, j in found[:shown]]

@@ -8,7 +8,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .calibration import calibrate
-from .datasets import ensure_embeddings, matrix, merge
+from .datasets import ensure_embeddings, matrix, merge, near_duplicates
 from .encoder import ENCODER_NAME
 from .evaluation import evaluate
 from .models import Example, HUMAN_SOURCES, TrainingRun
@@ -79,6 +79,7 @@ def train_and_decide(run, progress):
         raise ValueError("There is nothing to train on: import a seed (make run loads one).")
     progress("embedding", 5)
     ensure_embeddings(merged.train + merged.holdout)
+    pairs, shown = near_duplicates(merged.train + merged.holdout, settings.SECONDMIND_NEAR_DUPLICATE_SIMILARITY)
     started = time.monotonic()
     heads, trained_on, batch_note = _train_heads(merged, progress)
     train_seconds = time.monotonic() - started
@@ -109,7 +110,7 @@ def train_and_decide(run, progress):
         version.save(update_fields=["status"])
     run.version, run.promoted, run.decision = version, promote, reason
     run.summary = {**merged.summary, "batch": batch_note, "train_seconds": round(train_seconds, 2),
-                   "trained_on": len(trained_on)}
+                   "trained_on": len(trained_on), "near_duplicates": {"pairs": pairs, "most_similar": shown}}
     progress("done", 100)
     return version
 
