@@ -1,3 +1,4 @@
+import os
 import secrets
 
 from django.conf import settings
@@ -30,7 +31,7 @@ class Command(BaseCommand):
             password_file.write_text(password + "\n")
             password_file.chmod(0o600)
         self.stdout.write(
-            "\nLog in at http://127.0.0.1:8000/ as 'admin' with the password in "
+            f"\nLog in at http://{os.environ.get('BIND', '127.0.0.1:8000')}/ as 'admin' with the password in "
             f"{password_file} (change it in the admin).\n"
             "Get an API token:  TOKEN=$(.venv/bin/python manage.py create_api_token admin)\n"
         )
