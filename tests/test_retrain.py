@@ -81,3 +81,10 @@ def test_the_active_model_endpoint_explains_when_there_is_none(api, db):
     response = api.get("/models/active")
     assert response.status_code == 404
     assert "retrain --wait" in response.json()["detail"]
+
+
+def test_the_api_answers_with_the_model_a_retrain_activated(api, seeded):
+    prompt = {"prompt": "Find my notes about the migration"}
+    assert api.post("/classify", prompt).json()["model_version"] is None
+    call_command("retrain", wait=True)
+    assert api.post("/classify", prompt).json()["model_version"] == ModelVersion.objects.get().number
