@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test browser benchmark screenshots
+.PHONY: install run test test-scaleout browser benchmark screenshots
 
 # torch first: its pinned CPU build lies on this machine's disk; afterwards nothing pulls a CUDA build.
 $(VENV)/.installed: requirements.txt
@@ -26,6 +26,12 @@ browser:
 
 test: install browser
 	$(PY) -m pytest
+
+# The same code on PostgreSQL (DATABASE_URL) with Redis as django-q2's broker, with a real worker.
+SCALEOUT_TESTS = tests/test_worker.py tests/test_triggers.py tests/test_retrain.py tests/test_promotion.py \
+	tests/test_api_classify.py tests/test_review.py tests/test_datasets.py
+test-scaleout: install
+	eval "$$(bin/scaleout-services)" && $(PY) -m pytest -q $(SCALEOUT_TESTS)
 
 benchmark: install
 	$(PY) manage.py benchmark_retrain

@@ -24,6 +24,11 @@ from training.triggers import create_run
 HWU64 = settings.BASE_DIR.parent / "shared" / "datasets" / "hwu64"
 
 
+def pytest_report_header(config):
+    broker = "Redis" if settings.Q_CLUSTER.get("redis") else "the database"
+    return f"database: {settings.DATABASES['default']['ENGINE']}; django-q2 broker: {broker}"
+
+
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -135,12 +140,20 @@ def hwu64():
     return HWU64
 
 
+def test_database_url():
+    """The URL of the database the tests run on, for a process of its own to share it."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 @pytest.fixture
 def worker(transactional_db, media_root):
     """A real `manage.py qcluster` process on the test database and the test's model directory."""
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
+        "DATABASE_URL": test_database_url(),
         "SECONDMIND_MEDIA_DIR": str(media_root),
         "HF_HUB_OFFLINE": "1",
     }
