@@ -62,3 +62,15 @@ def test_staff_promote_needs_a_reason(staff_client, trained):
     assert ModelVersion.objects.get(status="active") == trained
     staff_client.post(f"/models/{newer.number}/promote/", {"reason": "try it"})
     assert ModelVersion.objects.get(status="active") == newer
+
+
+def test_the_pages_say_why_nothing_is_auto_accepted_yet(reviewer_client, trained):
+    assert "Not certified yet" in reviewer_client.get("/").content.decode()
+    assert "Not certified:" in reviewer_client.get(f"/models/{trained.number}/").content.decode()
+
+
+def test_the_model_page_shows_a_certified_gate(reviewer_client, trained):
+    trained.metrics["gate"] = {"threshold": 4.2, "target": 0.95, "confidence": 0.9, "evidence": 600, "certified_share": 0.12}
+    trained.save()
+    page = reviewer_client.get(f"/models/{trained.number}/").content.decode()
+    assert "sureness ≥ 4.20 proves 0.95 exact-triplet precision" in page
