@@ -170,7 +170,7 @@ def classify_prompt(request, payload: ClassifyIn):
         "confidence": interaction.confidence,
         "verdict": interaction.verdict,
         "reasons": interaction.reasons,
-        "model_version": interaction.model_version.number if interaction.model_version else None,
+        "model_version": interaction.model_version_id,
     }
 
 

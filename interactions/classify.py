@@ -1,6 +1,5 @@
 """Loop 1: classify a prompt, store the interaction, apply the gate; and explicit feedback."""
 
-import hashlib
 import random
 import time
 
@@ -8,18 +7,12 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 
-from training.datasets import add_example
+from training.datasets import add_example, stable_fraction
 from training.detector import detector
-from training.models import ModelVersion, Source, normalize_prompt
+from training.models import Source, normalize_prompt
 
 from .gate import judge
 from .models import Interaction, Review, Verdict
-
-
-def stable_rank(prompt):
-    """A random-looking but reproducible rank in [0, 1) for the random review order."""
-    digest = hashlib.sha256(("review:" + normalize_prompt(prompt)).encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def classify(prompt, context=None, user=None, source="api", embedding=None):
@@ -37,9 +30,10 @@ def classify(prompt, context=None, user=None, source="api", embedding=None):
             embedding=np.asarray(prediction.embedding, dtype=np.float32).tobytes(),
             confidence=prediction.confidence,
             min_confidence=prediction.least_confidence,
-            review_key=stable_rank(prompt),
+            # salted: the review order must not follow the holdout split, which hashes the same prompt
+            review_key=stable_fraction("review:" + normalize_prompt(prompt)),
             audit=verdict.decision == Verdict.ACCEPTED and random.random() < settings.SECONDMIND_AUDIT_RATE,
-            model_version=ModelVersion.objects.filter(number=prediction.model_version).first(),
+            model_version_id=prediction.model_version,
             latency_ms=round(latency_ms, 2),
             verdict=verdict.decision,
             reasons=verdict.reasons,

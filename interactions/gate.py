@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from training.calibration import gate_score
 from training.models import HEADS
 
 from .models import Verdict
@@ -74,6 +73,6 @@ def certified_verdict(prediction, used):
         return GateVerdict(Verdict.REVIEW, ["not_certified"], used)
     if prediction.neighbour_similarity < gate["scope"]:
         return GateVerdict(Verdict.REVIEW, ["out_of_scope"], used)
-    if gate_score(prediction.sureness, prediction.neighbour_similarity, gate["scope"]) >= gate["threshold"]:
+    if prediction.sureness >= gate["threshold"]:
         return GateVerdict(Verdict.ACCEPTED, ["certified"], used)
     return GateVerdict(Verdict.REVIEW, ["below_certified_threshold"], used)

@@ -1,5 +1,4 @@
 import hashlib
-import random
 import secrets
 
 import numpy as np
@@ -35,10 +34,6 @@ class ApiToken(models.Model):
         return token, plaintext
 
 
-def random_rank():
-    return random.random()
-
-
 class Verdict(models.TextChoices):
     ACCEPTED = "accepted"
     REVIEW = "review"
@@ -57,8 +52,10 @@ class Interaction(models.Model):
     category = models.CharField(max_length=100)
     confidence = models.JSONField(help_text="Per head confidence, 0 to 1.")
     min_confidence = models.FloatField(default=0.0, db_index=True, help_text="The least sure head.")
-    review_key = models.FloatField(default=random_rank, db_index=True, help_text="A random rank for the queue.")
-    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL)
+    review_key = models.FloatField(db_index=True, help_text="A stable random rank for the queue.")
+    model_version = models.ForeignKey(
+        ModelVersion, to_field="number", null=True, blank=True, on_delete=models.SET_NULL
+    )
     latency_ms = models.FloatField()
     verdict = models.CharField(max_length=10, choices=Verdict.choices, db_index=True)
     reasons = models.JSONField(default=list)

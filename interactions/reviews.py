@@ -36,7 +36,7 @@ def queue():
 def with_neighbours(interactions, k=3):
     """Attach the nearest human-labelled examples to each interaction, for the reviewer to compare."""
     interactions = list(interactions)
-    for interaction, neighbours in zip(interactions, nearest_human_examples([i.embedding for i in interactions], k)):
+    for interaction, neighbours in zip(interactions, nearest_human_examples([i.vector() for i in interactions], k)):
         interaction.neighbours = neighbours
     return interactions
 

@@ -1,6 +1,9 @@
 """Every dashboard page needs a login; staff-only actions refuse reviewers."""
 
 import pytest
+from django.test import Client
+
+from interactions.classify import classify
 
 from training.models import ModelVersion, TrainingRun
 
@@ -74,3 +77,12 @@ def test_the_model_page_shows_a_certified_gate(reviewer_client, trained):
     trained.save()
     page = reviewer_client.get(f"/models/{trained.number}/").content.decode()
     assert "sureness ≥ 4.20 proves 0.95 exact-triplet precision" in page
+
+
+def test_a_decision_without_the_csrf_token_is_refused(reviewer, trained, review_everything):
+    item = classify("Could you look into the flaky login tests?")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(reviewer)
+    response = client.post(f"/review/{item.pk}/decide/", {"decision": "approved"}, headers={"HX-Request": "true"})
+    assert response.status_code == 403
+    assert not item.reviews.exists()

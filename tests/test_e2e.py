@@ -74,6 +74,21 @@ def test_a_reviewer_approves_with_the_keyboard(page, reviewer, borderline):
     assert Review.objects.get(interaction=borderline).decision == "approved"
 
 
+def test_a_reviewer_moves_with_j_and_k(page, reviewer, borderline):
+    second = classify("Remind me to renew the passport next month")
+    log_in(page, "riley", "riley-password-1")
+    page.goto("/review/")
+    first_id, second_id = (page.locator(".queue .item").nth(i).get_attribute("id") for i in (0, 1))
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    page.keyboard.press("j")
+    page.keyboard.press("r")
+    page.locator(f"#{second_id} .done").wait_for()
+    assert "Rejected" in page.locator(f"#{second_id}").inner_text()
+    assert page.locator(f"#{first_id} .done").count() == 0
+    assert {borderline.pk, second.pk} == {int(first_id.split("-")[1]), int(second_id.split("-")[1])}
+
+
 def test_an_override_of_one_head_with_a_new_label_is_in_the_live_export(page, reviewer, borderline):
     log_in(page, "riley", "riley-password-1")
     page.goto("/review/")

@@ -65,10 +65,10 @@ def exact(triplets_a, triplets_b):
 
 def evidence(heads, vectors, triplets, reference):
     """Columns (sureness, similarity of the nearest reference row, correct) of `heads` on labelled rows."""
-    predicted = heads.predict(vectors)
+    predicted, sureness = heads.predict(vectors)
     guesses = [{h: predicted[h][0][i] for h in HEADS} for i in range(len(vectors))]
     similarity = (vectors @ reference.T).max(axis=1) if len(reference) else np.zeros(len(vectors))
-    return np.stack([heads.sureness(vectors), similarity, exact(guesses, triplets)]).T
+    return np.stack([sureness, similarity, exact(guesses, triplets)]).T
 
 
 def out_of_fold(vectors, triplets, folds, auto_labelled):

@@ -10,7 +10,7 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 
-from .encoder import ENCODER_NAME, embed
+from .encoder import DIMENSIONS, ENCODER_NAME, embed
 from .heads import UNKNOWN
 from .models import HEADS, HUMAN_SOURCES, Example, Source, normalize_prompt
 
@@ -149,26 +149,30 @@ def _to_bytes(vector):
     return np.asarray(vector, dtype=np.float32).tobytes()
 
 
-def ensure_embeddings(examples, progress=None):
+def ensure_embeddings(examples):
     """Embed the examples that have no embedding from the current encoder, and store them."""
     missing = [e for e in examples if e.embedding is None or e.encoder != ENCODER_NAME]
     if missing:
-        vectors = embed([e.prompt for e in missing], show_progress=False)
+        vectors = embed([e.prompt for e in missing])
         for example, vector in zip(missing, vectors):
             example.embedding = _to_bytes(vector)
             example.encoder = ENCODER_NAME
         Example.objects.bulk_update(missing, ["embedding", "encoder"], batch_size=500)
-    return len(missing)
 
 
 def matrix(examples):
-    return np.stack([e.vector() for e in examples]) if examples else np.zeros((0, 384), np.float32)
+    return np.stack([e.vector() for e in examples]) if examples else np.zeros((0, DIMENSIONS), np.float32)
+
+
+def stable_fraction(text):
+    """A number in [0, 1) that looks random but is the same for the same text in every process."""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def in_holdout_region(normalized_prompt):
     """A stable hash of the prompt decides, so a prompt is held out by every version or by none."""
-    digest = hashlib.sha256(normalized_prompt.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < settings.SECONDMIND_HOLDOUT_FRACTION
+    return stable_fraction(normalized_prompt) < settings.SECONDMIND_HOLDOUT_FRACTION
 
 
 @dataclass
@@ -215,13 +219,12 @@ def merge():
     return MergedDataset(train, holdout, conflicts, unused_batch, per_source)
 
 
-def nearest_human_examples(embeddings, k=3):
-    """For each embedding (bytes or array), the k most similar base/live examples with their similarity."""
-    human = [e for e in Example.objects.filter(source__in=HUMAN_SOURCES, encoder=ENCODER_NAME).exclude(embedding=None)]
-    if not human or not embeddings:
-        return [[] for _ in embeddings]
-    queries = np.stack([np.frombuffer(e, np.float32) if isinstance(e, (bytes, memoryview)) else e for e in embeddings])
-    similarity = queries @ matrix(human).T
+def nearest_human_examples(vectors, k=3):
+    """For each vector, the k most similar base/live examples with their similarity."""
+    human = list(Example.objects.filter(source__in=HUMAN_SOURCES, encoder=ENCODER_NAME).exclude(embedding=None))
+    if not human or not len(vectors):
+        return [[] for _ in vectors]
+    similarity = np.stack(vectors) @ matrix(human).T
     best = np.argsort(-similarity, axis=1)[:, :k]
     return [[(human[j], float(similarity[i, j])) for j in row] for i, row in enumerate(best)]
 

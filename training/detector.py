@@ -78,15 +78,14 @@ class IntentDetector:
             return Prediction(
                 {head: UNKNOWN for head in HEADS}, {head: 0.0 for head in HEADS}, embedding, None
             )
-        predicted = loaded.heads.predict(embedding[None, :])
+        predicted, sureness = loaded.heads.predict(embedding[None, :])
         threshold = settings.SECONDMIND_UNKNOWN_THRESHOLD
         triplet, confidence = {}, {}
         for head in HEADS:
             label, score = predicted[head][0][0], float(predicted[head][1][0])
             triplet[head] = label if score >= threshold else UNKNOWN
             confidence[head] = round(score, 4)
-        sureness = float(loaded.heads.sureness(embedding[None, :])[0])
-        return Prediction(triplet, confidence, embedding, loaded.number, sureness,
+        return Prediction(triplet, confidence, embedding, loaded.number, float(sureness[0]),
                           round(loaded.nearest_similarity(embedding), 4), loaded.gate)
 
     def predict(self, prompt):

@@ -34,7 +34,7 @@ def evaluate(heads, embeddings, triplets):
     """Metrics of `heads` on the examples; an empty set scores as None."""
     if len(triplets) == 0:
         return None
-    predictions = heads.predict(embeddings)
+    predictions = heads.predict(embeddings).per_head
     metrics = {head: head_metrics([t[head] for t in triplets], predictions[head][0]) for head in HEADS}
     exact = [all(predictions[head][0][i] == t[head] for head in HEADS) for i, t in enumerate(triplets)]
     metrics["exact"] = float(np.mean(exact))

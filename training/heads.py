@@ -1,6 +1,7 @@
 """The three classification heads over a frozen sentence embedding."""
 
 import io
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -10,6 +11,11 @@ from .encoder import DIMENSIONS
 from .models import HEADS
 
 UNKNOWN = "Unknown"
+
+
+class HeadPredictions(NamedTuple):
+    per_head: dict
+    sureness: np.ndarray
 
 
 class TripletHeads(nn.Module):
@@ -26,33 +32,22 @@ class TripletHeads(nn.Module):
         return {head: layer(embeddings) for head, layer in self.layers.items()}
 
     @torch.no_grad()
-    def probabilities(self, embeddings):
-        """{head: array (n, labels)} of softmax probabilities."""
+    def predict(self, embeddings):
+        """One forward pass: `per_head` = {head: (labels, confidences)} for each row, before any
+        Unknown threshold, and `sureness` = per row, the least sure head's log-odds for its top label
+        (log p - log(1 - p) from the logits, which keeps ordering predictions where a float softmax
+        already says 1.0)."""
         self.eval()
         logits = self(torch.as_tensor(np.asarray(embeddings, dtype=np.float32)))
-        return {head: torch.softmax(value, dim=1).numpy() for head, value in logits.items()}
-
-    @torch.no_grad()
-    def sureness(self, embeddings):
-        """Per row, the least sure head's log-odds for its top label: log p - log(1 - p), computed from
-        the logits so that it keeps ordering predictions where a float softmax already says 1.0."""
-        self.eval()
-        logits = self(torch.as_tensor(np.asarray(embeddings, dtype=np.float32)))
-        per_head = []
-        for value in logits.values():
+        per_head, log_odds = {}, []
+        for head, value in logits.items():
             top = value.max(dim=1)
             others = value.clone()
             others[torch.arange(len(value)), top.indices] = -torch.inf
-            per_head.append(top.values - torch.logsumexp(others, dim=1))
-        return torch.stack(per_head).min(dim=0).values.numpy()
-
-    def predict(self, embeddings):
-        """{head: (labels, confidences)} for each row, before any Unknown threshold."""
-        result = {}
-        for head, probs in self.probabilities(embeddings).items():
-            best = probs.argmax(axis=1)
-            result[head] = ([self.labels[head][i] for i in best], probs.max(axis=1))
-        return result
+            log_odds.append(top.values - torch.logsumexp(others, dim=1))
+            confidence = torch.softmax(value, dim=1).max(dim=1).values.numpy()
+            per_head[head] = ([self.labels[head][i] for i in top.indices.tolist()], confidence)
+        return HeadPredictions(per_head, torch.stack(log_odds).min(dim=0).values.numpy())
 
     def to_bytes(self):
         buffer = io.BytesIO()

@@ -13,8 +13,7 @@ def vocabulary(triplets):
 
 
 class Trainer:
-    def __init__(self, embeddings, triplets, steps=300, batch_size=1024, lr=0.05, weight_decay=1e-3, seed=0,
-                 progress=None):
+    def __init__(self, embeddings, triplets, steps=300, batch_size=1024, seed=0, progress=None):
         """`progress(fraction)` is called while training, if given."""
         if len(triplets) == 0:
             raise ValueError("There is nothing to train on: the dataset is empty.")
@@ -22,8 +21,6 @@ class Trainer:
         self.triplets = list(triplets)
         self.steps = steps
         self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
         self.seed = seed
         self.progress = progress or (lambda fraction: None)
 
@@ -39,7 +36,7 @@ class Trainer:
         labels = vocabulary(self.triplets)
         heads = TripletHeads(labels, dimensions=self.embeddings.shape[1])
         targets = self._targets(labels)
-        optimizer = torch.optim.AdamW(heads.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        optimizer = torch.optim.AdamW(heads.parameters(), lr=0.05, weight_decay=1e-3)
         loss_fn = nn.CrossEntropyLoss()
         count = len(self.triplets)
         heads.train()
