@@ -1,8 +1,7 @@
 """Certifies when auto-accepting a prediction is safe, measured on human-labelled data only.
 
-A prediction's gate score is the sureness of its least sure head (the log-odds of its top label). A
-prompt with no human-labelled example at least `scope` similar is out of scope and never scores.
-The gate auto-accepts at or above a score threshold only where a one-sided lower bound on the
+A prediction's gate score is its sureness (the log-odds of the predicted triplet). A prompt with no
+human-labelled example at least `scope` similar is out of scope and never scores. The gate auto-accepts at or above a score threshold only where a one-sided lower bound on the
 exact-triplet precision of the accepted set reaches the target; otherwise a person decides.
 
 The evidence: the holdout, scored by the model itself (never trained on it), and every human-labelled

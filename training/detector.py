@@ -19,7 +19,7 @@ class Prediction:
     confidence: dict
     embedding: np.ndarray
     model_version: int | None
-    sureness: float = 0.0  # the least sure head's log-odds, what the certified gate compares
+    sureness: float = 0.0  # the predicted triplet's log-odds, what the certified gate compares
     neighbour_similarity: float = 0.0  # of the most similar human-labelled example the version knows
     gate: dict = field(default_factory=dict)
 

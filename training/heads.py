@@ -1,4 +1,5 @@
-"""The three classification heads over a frozen sentence embedding."""
+"""The three classification heads over a frozen sentence embedding, decoded together: a prediction is
+always a triplet the model was trained on."""
 
 import io
 from typing import NamedTuple
@@ -11,6 +12,8 @@ from .encoder import DIMENSIONS
 from .models import HEADS
 
 UNKNOWN = "Unknown"
+# log-odds are clipped: a sure prediction must stay a finite number in JSON (PostgreSQL refuses Infinity)
+MAX_LOG_ODDS = 50.0
 
 
 class HeadPredictions(NamedTuple):
@@ -18,47 +21,72 @@ class HeadPredictions(NamedTuple):
     sureness: np.ndarray
 
 
-class TripletHeads(nn.Module):
-    """One linear softmax head per triplet part; `labels[head]` names each output."""
+def log_odds(log_p, log_not_p):
+    return torch.clamp(log_p - log_not_p, -MAX_LOG_ODDS, MAX_LOG_ODDS)
 
-    def __init__(self, labels, dimensions=DIMENSIONS):
+
+class TripletHeads(nn.Module):
+    """One linear softmax head per triplet part; `labels[head]` names each output. `triplets` are the
+    label combinations the model knows, as (subject, action, category) tuples: the heads' scores add up
+    per known triplet and the best one wins, so an action never comes with a category it was never
+    seen in."""
+
+    def __init__(self, labels, triplets, dimensions=DIMENSIONS):
         super().__init__()
         self.labels = {head: list(labels[head]) for head in HEADS}
+        self.triplets = [tuple(t) for t in triplets]
         self.layers = nn.ModuleDict(
             {head: nn.Linear(dimensions, len(self.labels[head])) for head in HEADS}
         )
+        index = {head: {label: i for i, label in enumerate(self.labels[head])} for head in HEADS}
+        # column j of each head: the output index of that head's label in known triplet j
+        self._columns = {
+            head: torch.tensor([index[head][t[k]] for t in self.triplets], dtype=torch.long)
+            for k, head in enumerate(HEADS)
+        }
 
     def forward(self, embeddings):
         return {head: layer(embeddings) for head, layer in self.layers.items()}
 
+    def triplet_log_probs(self, logits):
+        """log P(triplet) over the known triplets, one row per embedding."""
+        scores = sum(torch.log_softmax(logits[head], dim=1)[:, self._columns[head]] for head in HEADS)
+        return torch.log_softmax(scores, dim=1)
+
     @torch.no_grad()
     def predict(self, embeddings):
-        """One forward pass: `per_head` = {head: (labels, confidences)} for each row, before any
-        Unknown threshold, and `sureness` = per row, the least sure head's log-odds for its top label
-        (log p - log(1 - p) from the logits, which keeps ordering predictions where a float softmax
-        already says 1.0)."""
+        """One forward pass: `per_head` = {head: (labels, confidences)} of the most probable known
+        triplet, before any Unknown threshold, a head's confidence being the probability of its label
+        summed over the known triplets; and `sureness` = per row, the log-odds of that triplet (from
+        log-probabilities, which keep ordering predictions where a float probability already says 1.0)."""
         self.eval()
         logits = self(torch.as_tensor(np.asarray(embeddings, dtype=np.float32)))
-        per_head, log_odds = {}, []
-        for head, value in logits.items():
-            top = value.max(dim=1)
-            others = value.clone()
-            others[torch.arange(len(value)), top.indices] = -torch.inf
-            log_odds.append(top.values - torch.logsumexp(others, dim=1))
-            confidence = torch.softmax(value, dim=1).max(dim=1).values.numpy()
-            per_head[head] = ([self.labels[head][i] for i in top.indices.tolist()], confidence)
-        return HeadPredictions(per_head, torch.stack(log_odds).min(dim=0).values.numpy())
+        log_p = self.triplet_log_probs(logits)
+        best = log_p.argmax(dim=1)
+        rows = torch.arange(len(log_p))
+        others = log_p.clone()
+        others[rows, best] = -torch.inf
+        sureness = log_odds(log_p[rows, best], torch.logsumexp(others, dim=1))
+        per_head = {}
+        for head in HEADS:
+            columns = self._columns[head]
+            chosen = columns[best]
+            same_label = columns[None, :] == chosen[:, None]
+            confidence = torch.logsumexp(log_p.masked_fill(~same_label, -torch.inf), dim=1).exp()
+            per_head[head] = ([self.labels[head][i] for i in chosen.tolist()], confidence.numpy())
+        return HeadPredictions(per_head, sureness.numpy())
 
     def to_bytes(self):
         buffer = io.BytesIO()
-        torch.save({"labels": self.labels, "state_dict": self.state_dict()}, buffer)
+        torch.save({"labels": self.labels, "triplets": [list(t) for t in self.triplets],
+                    "state_dict": self.state_dict()}, buffer)
         return buffer.getvalue()
 
     @classmethod
     def from_bytes(cls, data):
         # weights_only: the file can hold tensors, strings and lists, never code to run.
         saved = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
-        heads = cls(saved["labels"])
+        heads = cls(saved["labels"], saved["triplets"])
         heads.load_state_dict(saved["state_dict"])
         heads.eval()
         return heads

@@ -12,6 +12,10 @@ def vocabulary(triplets):
     return {head: sorted({t[head] for t in triplets}) for head in HEADS}
 
 
+def known_triplets(triplets):
+    return sorted({tuple(t[head] for head in HEADS) for t in triplets})
+
+
 class Trainer:
     def __init__(self, embeddings, triplets, steps=300, batch_size=1024, seed=0, progress=None):
         """`progress(fraction)` is called while training, if given."""
@@ -34,7 +38,7 @@ class Trainer:
         generator = torch.Generator().manual_seed(self.seed)
         torch.manual_seed(self.seed)
         labels = vocabulary(self.triplets)
-        heads = TripletHeads(labels, dimensions=self.embeddings.shape[1])
+        heads = TripletHeads(labels, known_triplets(self.triplets), dimensions=self.embeddings.shape[1])
         targets = self._targets(labels)
         optimizer = torch.optim.AdamW(heads.parameters(), lr=0.05, weight_decay=1e-3)
         loss_fn = nn.CrossEntropyLoss()
