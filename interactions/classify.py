@@ -9,7 +9,7 @@ from django.db import transaction
 
 from training.datasets import add_example, stable_fraction
 from training.detector import detector
-from training.models import Source, normalize_prompt
+from training.models import HEADS, Source, normalize_prompt
 
 from .gate import judge
 from .models import Interaction, Review, Verdict
@@ -37,12 +37,14 @@ def classify(prompt, context=None, user=None, source="api", embedding=None):
             latency_ms=round(latency_ms, 2),
             verdict=verdict.decision,
             reasons=verdict.reasons,
+            auto_labelled=list(verdict.auto_heads),
             thresholds=verdict.thresholds,
             **prediction.triplet,
         )
-        if verdict.decision == Verdict.ACCEPTED:
+        if verdict.auto_heads:
+            labels = {head: prediction.triplet[head] if head in verdict.auto_heads else "" for head in HEADS}
             interaction.example, _ = add_example(
-                prompt, prediction.triplet, Source.BATCH, user=user, embedding=prediction.embedding
+                prompt, labels, Source.BATCH, user=user, embedding=prediction.embedding
             )
             interaction.save(update_fields=["example"])
     return interaction

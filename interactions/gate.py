@@ -18,6 +18,7 @@ class GateVerdict:
     decision: str
     reasons: list
     thresholds: dict
+    auto_heads: tuple = ()  # the heads whose predicted label joins the batch dataset
 
 
 def is_system_command(text):
@@ -61,18 +62,31 @@ def judge(prompt, prediction):
         unsure = [head for head in HEADS if prediction.confidence[head] < used["accept_at"]]
         if unsure:
             return GateVerdict(Verdict.REVIEW, [f"low_confidence_{head}" for head in unsure], used)
-        return GateVerdict(Verdict.ACCEPTED, ["confident"], used)
+        return GateVerdict(Verdict.ACCEPTED, ["confident"], used, HEADS)
     return certified_verdict(prediction, used)
 
 
+def certified_heads(prediction, gate):
+    """The heads sure enough, each by its own certificate, to be labelled without a person."""
+    certificates = gate.get("heads") or {}
+    return tuple(
+        head for head in HEADS
+        if (threshold := (certificates.get(head) or {}).get("threshold")) is not None
+        and prediction.head_sureness.get(head, -float("inf")) >= threshold
+    )
+
+
 def certified_verdict(prediction, used):
-    """Accepted when the gate score reaches the threshold certified for this model version."""
+    """Accepted when the triplet's sureness reaches the threshold certified for this model version;
+    otherwise a person decides, and the heads that reach their own certified threshold are
+    auto-labelled meanwhile."""
     gate = prediction.gate
-    used = {**used, "certified_threshold": gate.get("threshold"), "scope": gate.get("scope")}
-    if gate.get("threshold") is None:
-        return GateVerdict(Verdict.REVIEW, ["not_certified"], used)
-    if prediction.neighbour_similarity < gate["scope"]:
+    used = {**used, "certified_threshold": gate.get("threshold"), "scope": gate.get("scope"),
+            "certified_head_thresholds": {h: c.get("threshold") for h, c in (gate.get("heads") or {}).items()}}
+    if gate.get("scope") is not None and prediction.neighbour_similarity < gate["scope"]:
         return GateVerdict(Verdict.REVIEW, ["out_of_scope"], used)
-    if prediction.sureness >= gate["threshold"]:
-        return GateVerdict(Verdict.ACCEPTED, ["certified"], used)
-    return GateVerdict(Verdict.REVIEW, ["below_certified_threshold"], used)
+    if gate.get("threshold") is not None and prediction.sureness >= gate["threshold"]:
+        return GateVerdict(Verdict.ACCEPTED, ["certified"], used, HEADS)
+    sure = certified_heads(prediction, gate)
+    reason = "not_certified" if gate.get("threshold") is None else "below_certified_threshold"
+    return GateVerdict(Verdict.REVIEW, [reason] + [f"auto_labelled_{head}" for head in sure], used, sure)

@@ -60,6 +60,9 @@ class Interaction(models.Model):
     verdict = models.CharField(max_length=10, choices=Verdict.choices, db_index=True)
     reasons = models.JSONField(default=list)
     thresholds = models.JSONField(default=dict, help_text="The gate settings the verdict used.")
+    auto_labelled = models.JSONField(
+        default=list, blank=True, help_text="The heads the gate labelled without a person (all three when accepted)."
+    )
     audit = models.BooleanField(
         default=False, help_text="An auto-accepted item sampled for a person to check the auto-labels."
     )

@@ -68,8 +68,8 @@ def decide(interaction_id, reviewer, decision, changes=None):
                 interaction.prompt, after, Source.LIVE, user=reviewer, embedding=interaction.vector()
             )
             interaction.save(update_fields=["example"])
-        elif interaction.audit and interaction.example and interaction.example.source == Source.BATCH:
-            interaction.example.delete()  # a person said the auto-label is wrong: do not learn it
+        elif interaction.example and interaction.example.source == Source.BATCH:
+            interaction.example.delete()  # a person rejected the prompt: do not learn the machine's labels
         return Review.objects.create(
             interaction=interaction, reviewer=reviewer, decision=decision, before=interaction.triplet, after=after
         )

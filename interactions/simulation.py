@@ -84,6 +84,7 @@ class LoopSimulation:
         self.human_labels = 0
         self.auto_accepted = 0
         self.auto_correct = 0
+        self.head_labels = {head: {"labelled": 0, "correct": 0} for head in HEADS}
         self.last_run = 0
         self.gold = {}
 
@@ -106,6 +107,9 @@ class LoopSimulation:
         if interaction.verdict == Verdict.ACCEPTED:
             self.auto_accepted += 1
             self.auto_correct += interaction.triplet == self.gold[interaction.pk]
+        for head in interaction.auto_labelled:
+            self.head_labels[head]["labelled"] += 1
+            self.head_labels[head]["correct"] += interaction.triplet[head] == record[head]
         self.progress(1)
         self.record_new_runs()
 
@@ -127,10 +131,15 @@ class LoopSimulation:
             self.steps.append({
                 "prompts_seen": self.seen, "human_labels": self.human_labels,
                 "auto_accepted": self.auto_accepted, "auto_correct": self.auto_correct,
+                "auto_labels": self.auto_label_totals(),
                 "trained_version": run.version.number, "active_version": active_version().number,
                 "promoted": bool(run.promoted), "decision": run.decision, "test": self.score_active(),
                 "gate": {k: v for k, v in run.version.metrics.get("gate", {}).items() if k in ("threshold", "certified_share", "evidence")},
             })
+
+    def auto_label_totals(self):
+        """Every head label the gate assigned, in accepted triplets and alone: (how many, how many right)."""
+        return {key: sum(counts[key] for counts in self.head_labels.values()) for key in ("labelled", "correct")}
 
     def score_active(self):
         return test_scores(load_heads(active_version()), self.plan.test_vectors, self.plan.test)
@@ -143,8 +152,14 @@ class LoopSimulation:
             "auto_accepted": self.auto_accepted,
             "auto_correct": self.auto_correct,
             "auto_precision": self.auto_correct / self.auto_accepted if self.auto_accepted else None,
+            "auto_labels": {head: {**counts, "precision": ratio(counts)} for head, counts in self.head_labels.items()},
+            "auto_label_precision": ratio(self.auto_label_totals()),
             "final": self.score_active(),
         }
+
+
+def ratio(counts):
+    return counts["correct"] / counts["labelled"] if counts["labelled"] else None
 
 
 def make_plan(train_path, test_path, seed_size, budget, chunk, vectors, random_seed=0):

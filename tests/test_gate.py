@@ -15,9 +15,16 @@ def fixed_rule(settings):
     settings.SECONDMIND_AUTO_ACCEPT_RULE = "fixed"
 
 
-def prediction(confidence=CONFIDENT, triplet=None, version=1, sureness=3.0, similarity=0.8, gate=None):
+HEAD_CERTIFIED = {"threshold": None, "scope": 0.6,
+                  "heads": {"subject": {"threshold": None}, "action": {"threshold": 4.0}, "category": {"threshold": 1.5}}}
+
+
+def prediction(confidence=CONFIDENT, triplet=None, version=1, sureness=3.0, similarity=0.8, gate=None,
+               head_sureness=None):
     triplet = triplet or {"subject": "Note", "action": "Find", "category": "Knowledge"}
-    return Prediction(triplet, confidence, np.zeros(384, np.float32), version, sureness, similarity, gate or {})
+    head_sureness = head_sureness or {"subject": 3.0, "action": 3.0, "category": 3.0}
+    return Prediction(triplet, confidence, np.zeros(384, np.float32), version, sureness, similarity, gate or {},
+                      head_sureness)
 
 
 def test_nine_characters_are_too_short():
@@ -106,3 +113,27 @@ def test_auto_accept_can_be_switched_off(settings):
     settings.SECONDMIND_AUTO_ACCEPT = False
     verdict = judge("find my notes about kubernetes", prediction(gate=CERTIFIED))
     assert (verdict.decision, verdict.reasons) == ("review", ["auto_accept_off"])
+
+
+def test_an_accepted_triplet_labels_every_head():
+    assert judge("find my notes about kubernetes", prediction(gate=CERTIFIED)).auto_heads == ("subject", "action", "category")
+
+
+def test_a_head_at_its_certified_threshold_is_auto_labelled_while_a_person_decides_the_triplet():
+    sure = {"subject": 50.0, "action": 4.0, "category": 1.5}
+    verdict = judge("find my notes about kubernetes", prediction(gate=HEAD_CERTIFIED, head_sureness=sure))
+    assert verdict.decision == "review"
+    assert verdict.auto_heads == ("action", "category")
+    assert verdict.reasons == ["not_certified", "auto_labelled_action", "auto_labelled_category"]
+
+
+def test_a_head_just_below_its_certified_threshold_is_left_to_the_person():
+    sure = {"subject": 50.0, "action": 3.999, "category": 1.5}
+    verdict = judge("find my notes about kubernetes", prediction(gate=HEAD_CERTIFIED, head_sureness=sure))
+    assert verdict.auto_heads == ("category",)
+
+
+def test_an_out_of_scope_prompt_gets_no_auto_label_at_all():
+    sure = {"subject": 50.0, "action": 50.0, "category": 50.0}
+    verdict = judge("find my notes about kubernetes", prediction(similarity=0.59, gate=HEAD_CERTIFIED, head_sureness=sure))
+    assert (verdict.decision, verdict.reasons, verdict.auto_heads) == ("review", ["out_of_scope"], ())

@@ -2,7 +2,9 @@
 
 A prediction's gate score is its sureness (the log-odds of the predicted triplet). A prompt with no
 human-labelled example at least `scope` similar is out of scope and never scores. The gate auto-accepts at or above a score threshold only where a one-sided lower bound on the
-exact-triplet precision of the accepted set reaches the target; otherwise a person decides.
+exact-triplet precision of the accepted set reaches the target; otherwise a person decides. Each
+head is certified the same way on its own labels, so that a head that is sure can be auto-labelled
+while a person decides the triplet.
 
 The evidence: the holdout, scored by the model itself (never trained on it), and every human-labelled
 training example, scored by cross-validation (a model trained without its fold and the auto-labelled
@@ -12,6 +14,7 @@ alone would be enough.
 
 import math
 from statistics import NormalDist
+from typing import NamedTuple
 
 import numpy as np
 
@@ -58,16 +61,34 @@ def gate_score(sureness, similarity, scope):
     return np.where(np.asarray(similarity) >= scope, sureness, OUT_OF_SCOPE)
 
 
-def exact(triplets_a, triplets_b):
-    return np.array([all(a[h] == b[h] for h in HEADS) for a, b in zip(triplets_a, triplets_b)], dtype=bool)
+class Evidence(NamedTuple):
+    """Per labelled row: the triplet's sureness and whether the triplet was right, each head's sureness
+    and whether its label was right, and the similarity of the nearest reference row."""
+
+    sureness: np.ndarray
+    correct: np.ndarray
+    head_sureness: dict
+    head_correct: dict
+    similarity: np.ndarray
+
+    @classmethod
+    def concatenate(cls, parts):
+        return cls(
+            np.concatenate([p.sureness for p in parts]),
+            np.concatenate([p.correct for p in parts]),
+            {h: np.concatenate([p.head_sureness[h] for p in parts]) for h in HEADS},
+            {h: np.concatenate([p.head_correct[h] for p in parts]) for h in HEADS},
+            np.concatenate([p.similarity for p in parts]),
+        )
 
 
 def evidence(heads, vectors, triplets, reference):
-    """Columns (sureness, similarity of the nearest reference row, correct) of `heads` on labelled rows."""
-    predicted, sureness = heads.predict(vectors)
-    guesses = [{h: predicted[h][0][i] for h in HEADS} for i in range(len(vectors))]
+    """The Evidence of `heads` on labelled rows."""
+    predicted = heads.predict(vectors)
+    head_correct = {h: np.array(predicted.per_head[h][0]) == np.array([t[h] for t in triplets]) for h in HEADS}
     similarity = (vectors @ reference.T).max(axis=1) if len(reference) else np.zeros(len(vectors))
-    return np.stack([sureness, similarity, exact(guesses, triplets)]).T
+    return Evidence(predicted.sureness, np.logical_and.reduce(list(head_correct.values())),
+                    predicted.head_sureness, head_correct, similarity)
 
 
 def out_of_fold(vectors, triplets, folds, auto_labelled):
@@ -76,17 +97,26 @@ def out_of_fold(vectors, triplets, folds, auto_labelled):
     same."""
     auto_vectors, auto_triplets = auto_labelled
     fold_of = np.arange(len(triplets)) % folds
-    rows = []
+    parts = []
     for fold in range(folds):
         held, kept = fold_of == fold, fold_of != fold
         kept_triplets = [t for t, k in zip(triplets, kept) if k]
         heads = Trainer(np.concatenate([vectors[kept], auto_vectors]), kept_triplets + auto_triplets).train()
-        rows.append(evidence(heads, vectors[held], [t for t, h in zip(triplets, held) if h], vectors[kept]))
-    return np.concatenate(rows)
+        parts.append(evidence(heads, vectors[held], [t for t, h in zip(triplets, held) if h], vectors[kept]))
+    return Evidence.concatenate(parts)
+
+
+def certificate(sureness, correct, similarity, target, step, scope, confidence):
+    """{"threshold": the certified sureness threshold or None, "certified_share": of the evidence}."""
+    scores = gate_score(sureness, similarity, scope)
+    threshold = certified_threshold(scores, correct, target, step, confidence)
+    share = 0.0 if threshold is None else round(float(np.mean(scores >= threshold)), 4)
+    return {"threshold": threshold, "certified_share": share}
 
 
 def calibrate(heads, holdout, human_train, auto_train, target, step, scope, confidence=0.95, folds=5):
-    """The gate a model version serves with. `holdout`, `human_train` (the human-labelled training
+    """The gate a model version serves with: a certificate for whole triplets and one per head (for
+    auto-labelling only the heads that are sure). `holdout`, `human_train` (the human-labelled training
     examples) and `auto_train` (the auto-labelled ones it was trained on) are (vectors, triplets)."""
     parts = []
     if len(human_train[1]) >= 2 * folds:
@@ -94,12 +124,13 @@ def calibrate(heads, holdout, human_train, auto_train, target, step, scope, conf
     if len(holdout[1]):
         parts.append(evidence(heads, *holdout, human_train[0]))
     gate = {"target": target, "step": step, "confidence": confidence, "scope": scope, "threshold": None,
-            "evidence": int(sum(len(p) for p in parts)), "certified_share": 0.0}
+            "evidence": int(sum(len(p.correct) for p in parts)), "certified_share": 0.0,
+            "heads": {h: {"threshold": None, "certified_share": 0.0} for h in HEADS}}
     if not parts:
         return gate
-    sureness, similarity, correct = np.concatenate(parts).T
-    scores = gate_score(sureness, similarity, scope)
-    threshold = certified_threshold(scores, correct, target, step, confidence)
-    if threshold is not None:
-        gate.update(threshold=threshold, certified_share=round(float(np.mean(scores >= threshold)), 4))
+    found = Evidence.concatenate(parts)
+    rule = dict(target=target, step=step, scope=scope, confidence=confidence)
+    gate.update(certificate(found.sureness, found.correct, found.similarity, **rule))
+    gate["heads"] = {h: certificate(found.head_sureness[h], found.head_correct[h], found.similarity, **rule)
+                     for h in HEADS}
     return gate

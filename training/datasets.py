@@ -41,8 +41,9 @@ def label_error(head, value):
     return None
 
 
-def record_error(record):
-    """What is wrong with one JSONL object, or None."""
+def record_error(record, partial=False):
+    """What is wrong with one JSONL object, or None. `partial`: a head may be null (not labelled), as
+    the batch dataset leaves the heads the gate was unsure of."""
     if not isinstance(record, dict):
         return "expected a JSON object"
     missing = [name for name in JSONL_FIELDS if name not in record]
@@ -53,14 +54,18 @@ def record_error(record):
         return '"prompt" must be a non-empty string'
     if len(prompt) > settings.SECONDMIND_MAX_PROMPT_CHARS:
         return f'"prompt" is longer than {settings.SECONDMIND_MAX_PROMPT_CHARS} characters'
-    for head in HEADS:
+    labelled = [head for head in HEADS if not (partial and record[head] is None)]
+    if not labelled:
+        return "at least one head needs a label"
+    for head in labelled:
         if error := label_error(head, record[head]):
             return error
     return None
 
 
-def parse_jsonl(lines):
-    """(records, errors): the valid triplets and a (line number, message) per bad line."""
+def parse_jsonl(lines, partial=False):
+    """(records, errors): the valid triplets and a (line number, message) per bad line; an unlabelled
+    head (allowed with `partial`) comes back as ""."""
     records, errors = [], []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -70,10 +75,10 @@ def parse_jsonl(lines):
         except json.JSONDecodeError as error:
             errors.append((number, f"not valid JSON ({error.msg})"))
             continue
-        if problem := record_error(record):
+        if problem := record_error(record, partial):
             errors.append((number, problem))
         else:
-            records.append({name: record[name].strip() for name in JSONL_FIELDS})
+            records.append({name: (record[name] or "").strip() for name in JSONL_FIELDS})
     return records, errors
 
 
@@ -86,7 +91,7 @@ class ImportResult:
 
 def import_jsonl(lines, source, skip_invalid=False, user=None):
     """Import triplets from JSONL lines; a file with errors imports nothing unless `skip_invalid`."""
-    records, errors = parse_jsonl(lines)
+    records, errors = parse_jsonl(lines, partial=source == Source.BATCH)
     if errors and not skip_invalid:
         raise InvalidDataset(errors)
     result = ImportResult(errors=errors)
@@ -105,7 +110,7 @@ def import_jsonl(lines, source, skip_invalid=False, user=None):
 def export_jsonl(source, out):
     """Write the examples of one source to a text stream, oldest first, one object per line."""
     for example in Example.objects.filter(source=source).order_by("pk"):
-        record = {"prompt": example.prompt, **example.triplet}
+        record = {"prompt": example.prompt, **{h: label or None for h, label in example.triplet.items()}}
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 

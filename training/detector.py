@@ -22,6 +22,7 @@ class Prediction:
     sureness: float = 0.0  # the predicted triplet's log-odds, what the certified gate compares
     neighbour_similarity: float = 0.0  # of the most similar human-labelled example the version knows
     gate: dict = field(default_factory=dict)
+    head_sureness: dict = field(default_factory=dict)  # each head's log-odds for its label
 
     @property
     def unknown_heads(self):
@@ -78,15 +79,16 @@ class IntentDetector:
             return Prediction(
                 {head: UNKNOWN for head in HEADS}, {head: 0.0 for head in HEADS}, embedding, None
             )
-        predicted, sureness = loaded.heads.predict(embedding[None, :])
+        predicted = loaded.heads.predict(embedding[None, :])
         threshold = settings.SECONDMIND_UNKNOWN_THRESHOLD
         triplet, confidence = {}, {}
         for head in HEADS:
-            label, score = predicted[head][0][0], float(predicted[head][1][0])
+            label, score = predicted.per_head[head][0][0], float(predicted.per_head[head][1][0])
             triplet[head] = label if score >= threshold else UNKNOWN
             confidence[head] = round(score, 4)
-        return Prediction(triplet, confidence, embedding, loaded.number, float(sureness[0]),
-                          round(loaded.nearest_similarity(embedding), 4), loaded.gate)
+        return Prediction(triplet, confidence, embedding, loaded.number, float(predicted.sureness[0]),
+                          round(loaded.nearest_similarity(embedding), 4), loaded.gate,
+                          {head: float(predicted.head_sureness[head][0]) for head in HEADS})
 
     def predict(self, prompt):
         return self.predict_embedding(embed([prompt])[0])

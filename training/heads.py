@@ -19,6 +19,7 @@ MAX_LOG_ODDS = 50.0
 class HeadPredictions(NamedTuple):
     per_head: dict
     sureness: np.ndarray
+    head_sureness: dict
 
 
 def log_odds(log_p, log_not_p):
@@ -57,8 +58,9 @@ class TripletHeads(nn.Module):
     def predict(self, embeddings):
         """One forward pass: `per_head` = {head: (labels, confidences)} of the most probable known
         triplet, before any Unknown threshold, a head's confidence being the probability of its label
-        summed over the known triplets; and `sureness` = per row, the log-odds of that triplet (from
-        log-probabilities, which keep ordering predictions where a float probability already says 1.0)."""
+        summed over the known triplets; `sureness` = per row, the log-odds of that triplet (from
+        log-probabilities, which keep ordering predictions where a float probability already says 1.0);
+        and `head_sureness` = {head: the log-odds of that head's label}."""
         self.eval()
         logits = self(torch.as_tensor(np.asarray(embeddings, dtype=np.float32)))
         log_p = self.triplet_log_probs(logits)
@@ -67,14 +69,16 @@ class TripletHeads(nn.Module):
         others = log_p.clone()
         others[rows, best] = -torch.inf
         sureness = log_odds(log_p[rows, best], torch.logsumexp(others, dim=1))
-        per_head = {}
+        per_head, head_sureness = {}, {}
         for head in HEADS:
             columns = self._columns[head]
             chosen = columns[best]
             same_label = columns[None, :] == chosen[:, None]
-            confidence = torch.logsumexp(log_p.masked_fill(~same_label, -torch.inf), dim=1).exp()
-            per_head[head] = ([self.labels[head][i] for i in chosen.tolist()], confidence.numpy())
-        return HeadPredictions(per_head, sureness.numpy())
+            log_label = torch.logsumexp(log_p.masked_fill(~same_label, -torch.inf), dim=1)
+            per_head[head] = ([self.labels[head][i] for i in chosen.tolist()], log_label.exp().numpy())
+            log_other = torch.logsumexp(log_p.masked_fill(same_label, -torch.inf), dim=1)
+            head_sureness[head] = log_odds(log_label, log_other).numpy()
+        return HeadPredictions(per_head, sureness.numpy(), head_sureness)
 
     def to_bytes(self):
         buffer = io.BytesIO()

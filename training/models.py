@@ -23,9 +23,10 @@ def normalize_prompt(prompt):
 class Example(models.Model):
     prompt = models.TextField()
     normalized_prompt = models.TextField(editable=False, db_index=True)
-    subject = models.CharField(max_length=100)
-    action = models.CharField(max_length=100)
-    category = models.CharField(max_length=100)
+    # Blank only in a batch example, for a head the gate was not sure enough to label.
+    subject = models.CharField(max_length=100, blank=True)
+    action = models.CharField(max_length=100, blank=True)
+    category = models.CharField(max_length=100, blank=True)
     source = models.CharField(max_length=5, choices=Source.choices, db_index=True)
     embedding = models.BinaryField(null=True, editable=False)
     encoder = models.CharField(max_length=200, blank=True, editable=False)
@@ -45,12 +46,19 @@ class Example(models.Model):
         return f"{self.prompt} -> {self.triplet}"
 
     def save(self, *args, **kwargs):
+        labelled = self.labelled_heads
+        if not labelled or (self.source in HUMAN_SOURCES and len(labelled) < len(HEADS)):
+            raise ValueError(f"A {self.source} example needs {'every head' if labelled else 'a label'}: {self.triplet}")
         self.normalized_prompt = normalize_prompt(self.prompt)
         super().save(*args, **kwargs)
 
     @property
     def triplet(self):
         return {head: getattr(self, head) for head in HEADS}
+
+    @property
+    def labelled_heads(self):
+        return [head for head in HEADS if getattr(self, head)]
 
     def vector(self):
         return np.frombuffer(self.embedding, dtype=np.float32)

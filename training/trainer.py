@@ -7,20 +7,23 @@ from torch import nn
 from .heads import TripletHeads
 from .models import HEADS
 
+UNLABELLED = -100
+
 
 def vocabulary(triplets):
-    return {head: sorted({t[head] for t in triplets}) for head in HEADS}
+    return {head: sorted({t[head] for t in triplets if t[head]}) for head in HEADS}
 
 
 def known_triplets(triplets):
-    return sorted({tuple(t[head] for head in HEADS) for t in triplets})
+    """The complete label combinations; an example that labels only some heads adds none."""
+    return sorted({tuple(t[head] for head in HEADS) for t in triplets if all(t[head] for head in HEADS)})
 
 
 class Trainer:
     def __init__(self, embeddings, triplets, steps=300, batch_size=1024, seed=0, progress=None):
         """`progress(fraction)` is called while training, if given."""
-        if len(triplets) == 0:
-            raise ValueError("There is nothing to train on: the dataset is empty.")
+        if not known_triplets(triplets):
+            raise ValueError("There is nothing to train on: no example labels every head.")
         self.embeddings = torch.as_tensor(np.asarray(embeddings, dtype=np.float32))
         self.triplets = list(triplets)
         self.steps = steps
@@ -29,9 +32,11 @@ class Trainer:
         self.progress = progress or (lambda fraction: None)
 
     def _targets(self, labels):
+        """Per head, each example's label index, or UNLABELLED where it leaves the head blank."""
         index = {head: {label: i for i, label in enumerate(labels[head])} for head in HEADS}
         return {
-            head: torch.tensor([index[head][t[head]] for t in self.triplets]) for head in HEADS
+            head: torch.tensor([index[head].get(t[head], UNLABELLED) for t in self.triplets])
+            for head in HEADS
         }
 
     def train(self):
@@ -41,13 +46,15 @@ class Trainer:
         heads = TripletHeads(labels, known_triplets(self.triplets), dimensions=self.embeddings.shape[1])
         targets = self._targets(labels)
         optimizer = torch.optim.AdamW(heads.parameters(), lr=0.05, weight_decay=1e-3)
-        loss_fn = nn.CrossEntropyLoss()
+        loss_fn = nn.CrossEntropyLoss(ignore_index=UNLABELLED, reduction="sum")
         count = len(self.triplets)
         heads.train()
         for step in range(self.steps):
             batch = torch.randint(count, (min(self.batch_size, count),), generator=generator)
             logits = heads(self.embeddings[batch])
-            loss = sum(loss_fn(logits[head], targets[head][batch]) for head in HEADS)
+            # summed, then divided by the batch: a head learns from the examples that label it,
+            # with the same weight per example as the other heads
+            loss = sum(loss_fn(logits[head], targets[head][batch]) for head in HEADS) / len(batch)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -119,10 +119,13 @@ class Command(BaseCommand):
         def row(name, test, extra=""):
             self.stdout.write(f"| {name} | {test['subject']:.3f} | {test['action']:.3f} | {test['category']:.3f} | {test['exact']:.3f} | {extra} |")
 
-        self.stdout.write("\n| steps: prompts seen | human labels | auto-accepted (correct) | active | promoted | exact on test |")
-        self.stdout.write("|---:|---:|---:|---:|:---:|---:|")
+        self.stdout.write("\n| steps: prompts seen | human labels | auto-accepted (correct) | head auto-labels (correct) "
+                          "| active | promoted | exact on test |")
+        self.stdout.write("|---:|---:|---:|---:|---:|:---:|---:|")
         for step in result["steps"]:
+            labels = step["auto_labels"]
             self.stdout.write(f"| {step['prompts_seen']} | {step['human_labels']} | {step['auto_accepted']} ({step['auto_correct']}) "
+                              f"| {labels['labelled']} ({labels['correct']}) "
                               f"| v{step['active_version']} | {'yes' if step['promoted'] else 'no'} | {step['test']['exact']:.3f} |")
         self.stdout.write("\n| model | subject | action | category | exact | notes |")
         self.stdout.write("|---|---:|---:|---:|---:|---|")
@@ -132,6 +135,11 @@ class Command(BaseCommand):
         row("the loop", result["final"], f"{result['human_labels']} human labels, {result['auto_accepted']} auto-accepted, "
             f"precision {precision:.3f}" if precision is not None else f"{result['human_labels']} human labels, none auto-accepted")
         row("full supervision", result["baselines"]["full"])
+        self.stdout.write("\n| head | auto-labelled | correct | precision |")
+        self.stdout.write("|---|---:|---:|---:|")
+        for head, counts in result["auto_labels"].items():
+            precision = "—" if counts["precision"] is None else f"{counts['precision']:.3f}"
+            self.stdout.write(f"| {head} | {counts['labelled']} | {counts['correct']} | {precision} |")
 
 
 def plot(result, path):
