@@ -60,6 +60,11 @@ def learning_curve():
     return points
 
 
+def certified_heads(model):
+    certificates = (model.metrics.get("gate") or {}).get("heads") or {} if model else {}
+    return [head for head, certificate in certificates.items() if certificate.get("threshold") is not None]
+
+
 def training_status():
     return TrainingRun.objects.select_related("version").first()
 
@@ -68,6 +73,7 @@ def summary():
     today = timezone.localdate()
     precision, audited = audit_precision()
     schedule = Schedule.objects.filter(name="weekly-retrain").first()
+    model = active_version()
     return {
         "interactions_today": Interaction.objects.filter(created_at__date=today).count(),
         "interactions_total": Interaction.objects.count(),
@@ -75,7 +81,8 @@ def summary():
         "verdict_reasons": verdict_reasons(),
         "per_source": {label: Example.objects.filter(source=value).count() for value, label in Source.choices},
         "queue_length": queue().count(),
-        "model": active_version(),
+        "model": model,
+        "certified_heads": certified_heads(model),
         "run": training_status(),
         "new_examples": new_examples_count(),
         "threshold": settings.SECONDMIND_RETRAIN_THRESHOLD,

@@ -82,3 +82,14 @@ def test_too_little_evidence_certifies_nothing():
     heads = Trainer(vectors, triplets).train()
     gate = calibrate(heads, (vectors, triplets), NONE, NONE, target=0.95, step=50, scope=0.6, confidence=0.9)
     assert (gate["threshold"], gate["evidence"]) == (None, 20)
+
+
+def test_a_head_that_is_always_right_is_certified_alone_when_the_triplet_is_not():
+    vectors, triplets = clusters(4, 30)
+    rng = np.random.default_rng(2)
+    noisy = [{**t, "action": f"a{rng.integers(2)}"} for t in triplets]  # category follows the cluster, action is a coin
+    heads = Trainer(vectors, noisy).train()
+    gate = calibrate(heads, NONE, (vectors, noisy), NONE, target=0.95, step=50, scope=0.6, confidence=0.9)
+    assert gate["threshold"] is None
+    assert gate["heads"]["category"]["threshold"] is not None and gate["heads"]["category"]["certified_share"] > 0.5
+    assert gate["heads"]["action"]["threshold"] is None

@@ -86,3 +86,14 @@ def test_a_decision_without_the_csrf_token_is_refused(reviewer, trained, review_
     response = client.post(f"/review/{item.pk}/decide/", {"decision": "approved"}, headers={"HX-Request": "true"})
     assert response.status_code == 403
     assert not item.reviews.exists()
+
+
+def test_the_pages_show_which_heads_are_labelled_on_their_own(reviewer_client, trained):
+    trained.metrics["gate"] = {"threshold": None, "target": 0.95, "evidence": 600, "certified_share": 0.0, "heads": {
+        "subject": {"threshold": None, "certified_share": 0.0}, "action": {"threshold": None, "certified_share": 0.0},
+        "category": {"threshold": 1.25, "certified_share": 0.83}}}
+    trained.save()
+    assert "category (about 0.83 of prompts)" in reviewer_client.get("/").content.decode()
+    model_page = reviewer_client.get(f"/models/{trained.number}/").content.decode()
+    assert "<td>category</td><td>1.25</td><td>0.830</td>" in model_page
+    assert "<td>action</td><td>not certified</td>" in model_page

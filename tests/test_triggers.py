@@ -10,7 +10,7 @@ from django_q.models import Schedule
 from training.datasets import add_example
 from training.models import ModelVersion, Source, TrainingRun
 from training.tasks import run_training, scheduled_retrain
-from training.triggers import TrainingBusy, create_run, enqueue, recover_stale_runs
+from training.triggers import TrainingBusy, create_run, enqueue, new_examples_count, recover_stale_runs
 
 TRIPLET = {"subject": "Note", "action": "Find", "category": "Knowledge"}
 
@@ -88,3 +88,10 @@ def test_a_live_run_is_not_taken_for_dead(seeded):
     run = create_run(TrainingRun.Trigger.MANUAL)
     TrainingRun.objects.filter(pk=run.pk).update(status="running", heartbeat_at=timezone.now())
     assert recover_stale_runs() == 0
+
+
+
+def test_partial_auto_labels_ride_along_without_counting_toward_the_threshold(trained):
+    add_example("Find my notes about the kubernetes migration", {**TRIPLET, "subject": "", "action": ""}, Source.BATCH)
+    add_batch(1)
+    assert new_examples_count() == 1

@@ -4,9 +4,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from .models import Example, TrainingRun
+from .models import HEADS, Example, TrainingRun
 
 
 class TrainingBusy(Exception):
@@ -20,10 +21,14 @@ def open_run():
 
 
 def new_examples_count():
-    """Examples added since the data of the last run that trained (or ever, before any run)."""
+    """Complete examples added since the data of the last run that trained (or ever, before any run).
+    Per-head auto-labels come with most prompts, so they ride along with the next run rather than
+    start one: each run is another promotion test on the same holdout, and many tests would favour a
+    model that is merely lucky on it."""
     last = TrainingRun.objects.filter(status=TrainingRun.Status.SUCCEEDED).order_by("-pk").first()
     since = last.data_until if last else 0
-    return Example.objects.filter(pk__gt=since).count()
+    complete = Q(*(~Q(**{head: ""}) for head in HEADS))
+    return Example.objects.filter(complete, pk__gt=since).count()
 
 
 def recover_stale_runs():
