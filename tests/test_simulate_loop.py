@@ -5,7 +5,7 @@ import json
 import pytest
 from django.core.management import call_command
 
-STEP_FIELDS = {"prompts_seen", "human_labels", "auto_accepted", "auto_correct", "active_version", "promoted", "test"}
+STEP_FIELDS = {"prompts_seen", "human_labels", "auto_accepted", "auto_correct", "auto_labels", "active_version", "promoted", "test"}
 TEST_FIELDS = {"subject", "action", "category", "exact"}
 
 
@@ -41,3 +41,11 @@ def test_it_reports_the_baselines_and_the_final_model(result):
 def test_the_active_model_never_gets_worse_than_its_predecessor(result):
     scores = [step["test"]["exact"] for step in result["steps"]]
     assert all(later >= earlier - 0.005 for earlier, later in zip(scores, scores[1:])), scores
+
+
+def test_it_reports_how_many_labels_each_head_got_without_a_person_and_how_many_were_right(result):
+    assert set(result["auto_labels"]) == TEST_FIELDS - {"exact"}
+    for counts in result["auto_labels"].values():
+        assert 0 <= counts["correct"] <= counts["labelled"] <= result["prompts_seen"]
+    total = sum(c["labelled"] for c in result["auto_labels"].values())
+    assert result["steps"][-1]["auto_labels"]["labelled"] <= total
