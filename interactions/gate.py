@@ -72,7 +72,7 @@ def certified_heads(prediction, gate):
     return tuple(
         head for head in HEADS
         if (threshold := (certificates.get(head) or {}).get("threshold")) is not None
-        and prediction.head_sureness.get(head, -float("inf")) >= threshold
+        and prediction.head_sureness[head] >= threshold
     )
 
 

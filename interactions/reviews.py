@@ -23,6 +23,7 @@ class InvalidDecision(ValueError):
     pass
 
 
+LIVE_ESTIMATE_REVIEWS = 1000
 QUEUE_ORDERS = {"least_confident": "min_confidence", "random": "review_key"}
 
 
@@ -75,10 +76,17 @@ def decide(interaction_id, reviewer, decision, changes=None):
         )
 
 
-def audit_precision():
-    """(share of audited auto-labels a person approved unchanged, how many were audited)."""
-    audited = Review.objects.filter(interaction__audit=True).exclude(decision=Review.Decision.FEEDBACK)
-    total = audited.count()
-    if not total:
-        return None, 0
-    return audited.filter(decision=Review.Decision.APPROVED).count() / total, total
+def auto_label_precision():
+    """{head: (share of its auto-labels a person kept, how many a person checked)}, for the heads with
+    any checked. Every reviewed item that had auto-labels counts: the audit sample of accepted
+    triplets and the partial auto-labels of items that went to review (a random sample in the default
+    queue order). A rejected prompt counts as wrong: its labels should not have been learned. Live:
+    the latest `LIVE_ESTIMATE_REVIEWS` such reviews, so it follows the models now serving."""
+    counts = {}
+    reviews = Review.objects.exclude(decision=Review.Decision.FEEDBACK).exclude(interaction__auto_labelled=[])
+    latest = reviews.order_by("-pk").values_list("before", "after", "interaction__auto_labelled")
+    for before, after, heads in latest[:LIVE_ESTIMATE_REVIEWS]:
+        for head in heads:
+            kept, checked = counts.get(head, (0, 0))
+            counts[head] = (kept + (after is not None and after[head] == before[head]), checked + 1)
+    return {head: (kept / checked, checked) for head, (kept, checked) in counts.items()}

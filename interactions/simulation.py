@@ -109,7 +109,7 @@ class LoopSimulation:
             self.auto_correct += interaction.triplet == self.gold[interaction.pk]
         for head in interaction.auto_labelled:
             self.head_labels[head]["labelled"] += 1
-            self.head_labels[head]["correct"] += interaction.triplet[head] == record[head]
+            self.head_labels[head]["correct"] += interaction.triplet[head] == self.gold[interaction.pk][head]
         self.progress(1)
         self.record_new_runs()
 

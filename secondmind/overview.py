@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from interactions.models import Interaction, Verdict
-from interactions.reviews import audit_precision, queue
+from interactions.reviews import auto_label_precision, queue
 from training.models import Example, ModelVersion, Source, TrainingRun
 from training.registry import active_version
 from training.triggers import new_examples_count
@@ -61,8 +61,9 @@ def learning_curve():
 
 
 def certified_heads(model):
+    """[(head, certified share)] for the heads the active version labels on their own."""
     certificates = (model.metrics.get("gate") or {}).get("heads") or {} if model else {}
-    return [head for head, certificate in certificates.items() if certificate.get("threshold") is not None]
+    return [(head, c["certified_share"]) for head, c in certificates.items() if c.get("threshold") is not None]
 
 
 def training_status():
@@ -71,7 +72,6 @@ def training_status():
 
 def summary():
     today = timezone.localdate()
-    precision, audited = audit_precision()
     schedule = Schedule.objects.filter(name="weekly-retrain").first()
     model = active_version()
     return {
@@ -87,7 +87,6 @@ def summary():
         "new_examples": new_examples_count(),
         "threshold": settings.SECONDMIND_RETRAIN_THRESHOLD,
         "next_scheduled_run": schedule.next_run if schedule else None,
-        "audit_precision": precision,
-        "audited": audited,
+        "auto_label_precision": auto_label_precision(),
         "charts": {"per_day": interactions_per_day(), "growth": dataset_growth(), "curve": learning_curve()},
     }

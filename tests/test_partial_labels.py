@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from interactions.classify import classify
 from interactions.models import Interaction, Review
-from interactions.reviews import decide
+from interactions.reviews import auto_label_precision, decide
 from training.datasets import merge
 from training.encoder import embed
 from training.evaluation import evaluate
@@ -40,7 +40,8 @@ def test_a_certified_head_is_auto_labelled_while_the_triplet_waits_for_a_person(
 def test_the_reviewed_triplet_replaces_the_partial_auto_label_in_training(category_certified, reviewer):
     interaction = classify(PROMPT)
     decide(interaction.pk, reviewer, Review.Decision.APPROVED)
-    chosen = [e for e in merge().train + merge().holdout if e.normalized_prompt == PROMPT.casefold()]
+    merged = merge()
+    chosen = [e for e in merged.train + merged.holdout if e.normalized_prompt == PROMPT.casefold()]
     assert [(e.source, e.labelled_heads) for e in chosen] == [(Source.LIVE, list(HEADS))]
 
 
@@ -96,3 +97,10 @@ def test_examples_that_label_one_head_teach_that_head_only(hwu64):
     assert helped.triplets == alone.triplets  # partial examples add no label combination
     before, after = evaluate(alone, test_vectors, test), evaluate(helped, test_vectors, test)
     assert after["category"]["accuracy"] > before["category"]["accuracy"] + 0.02
+
+
+def test_reviews_of_auto_labelled_items_estimate_each_heads_precision(category_certified, reviewer):
+    kept, changed = classify(PROMPT), classify("Summarize the paper about sparse attention")
+    decide(kept.pk, reviewer, Review.Decision.APPROVED)
+    decide(changed.pk, reviewer, Review.Decision.OVERRIDDEN, {"category": "Travel"})
+    assert auto_label_precision() == {"category": (0.5, 2)}

@@ -4,7 +4,7 @@ import pytest
 
 from interactions.classify import classify
 from interactions.models import Interaction, Review
-from interactions.reviews import audit_precision, queue
+from interactions.reviews import auto_label_precision, queue
 from training.models import Example, Source
 
 
@@ -92,7 +92,7 @@ def test_audit_decisions_estimate_auto_label_precision(reviewer_client, trained,
     right, wrong = classify("Summarize the paper about sparse attention"), classify("Remind me to renew the passport soon")
     decide(reviewer_client, right, "approved")
     decide(reviewer_client, wrong, "rejected")
-    assert audit_precision() == (0.5, 2)
+    assert auto_label_precision() == {head: (0.5, 2) for head in ("subject", "action", "category")}
     assert not Example.objects.filter(pk=wrong.example_id).exists()  # the wrong auto-label is not learned
 
 

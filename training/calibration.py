@@ -1,10 +1,11 @@
 """Certifies when auto-accepting a prediction is safe, measured on human-labelled data only.
 
 A prediction's gate score is its sureness (the log-odds of the predicted triplet). A prompt with no
-human-labelled example at least `scope` similar is out of scope and never scores. The gate auto-accepts at or above a score threshold only where a one-sided lower bound on the
-exact-triplet precision of the accepted set reaches the target; otherwise a person decides. Each
-head is certified the same way on its own labels, so that a head that is sure can be auto-labelled
-while a person decides the triplet.
+human-labelled example at least `scope` similar is out of scope and never scores. The gate
+auto-accepts at or above a score threshold only where a one-sided lower bound on the exact-triplet
+precision of the accepted set reaches the target; otherwise a person decides. Each head is certified
+the same way on its own labels, so that a head that is sure can be auto-labelled while a person
+decides the triplet.
 
 The evidence: the holdout, scored by the model itself (never trained on it), and every human-labelled
 training example, scored by cross-validation (a model trained without its fold and the auto-labelled
