@@ -131,10 +131,10 @@ class LoopSimulation:
             self.steps.append({
                 "prompts_seen": self.seen, "human_labels": self.human_labels,
                 "auto_accepted": self.auto_accepted, "auto_correct": self.auto_correct,
-                "auto_labels": self.auto_label_totals(),
+                "auto_labels": {head: dict(counts) for head, counts in self.head_labels.items()},
                 "trained_version": run.version.number, "active_version": active_version().number,
                 "promoted": bool(run.promoted), "decision": run.decision, "test": self.score_active(),
-                "gate": {k: v for k, v in run.version.metrics.get("gate", {}).items() if k in ("threshold", "certified_share", "evidence")},
+                "gate": step_gate(run.version.metrics.get("gate", {})),
             })
 
     def auto_label_totals(self):
@@ -156,6 +156,12 @@ class LoopSimulation:
             "auto_label_precision": ratio(self.auto_label_totals()),
             "final": self.score_active(),
         }
+
+
+def step_gate(gate):
+    """The certificate a run served with: whole-triplet and per-head thresholds, and its evidence."""
+    return {"threshold": gate.get("threshold"), "evidence": gate.get("evidence"),
+            "heads": {head: (gate.get("heads") or {}).get(head, {}).get("threshold") for head in HEADS}}
 
 
 def ratio(counts):

@@ -175,8 +175,10 @@ SECONDMIND_ACCEPT_THRESHOLD = envfloat("SECONDMIND_ACCEPT_THRESHOLD", "0.9")
 # The precision an auto-accept rule must reach (one-sided 95% lower bound) over enough examples.
 SECONDMIND_AUTO_PRECISION_TARGET = envfloat("SECONDMIND_AUTO_PRECISION_TARGET", "0.95")
 # Thresholds are tested on accepted sets of this many evidence items, then twice as many, and so on.
-SECONDMIND_CERTIFY_STEP = envint("SECONDMIND_CERTIFY_STEP", "50")
-SECONDMIND_CERTIFY_CONFIDENCE = envfloat("SECONDMIND_CERTIFY_CONFIDENCE", "0.9")
+# Every retrain certifies anew, so each certificate may be wrong only 5% of the time. At that confidence
+# a step under 52 items can never pass (training/checks.py warns).
+SECONDMIND_CERTIFY_STEP = envint("SECONDMIND_CERTIFY_STEP", "60")
+SECONDMIND_CERTIFY_CONFIDENCE = envfloat("SECONDMIND_CERTIFY_CONFIDENCE", "0.95")
 # A prompt with no human-labelled example at least this similar is out of scope: never auto-accepted.
 SECONDMIND_GATE_SCOPE_SIMILARITY = envfloat("SECONDMIND_GATE_SCOPE_SIMILARITY", "0.6")
 

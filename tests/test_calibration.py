@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from training.calibration import calibrate, certified_threshold, precision_lower_bound
+from training.calibration import calibrate, certificate, certified_threshold, precision_lower_bound
 from training.trainer import Trainer
 
 
@@ -93,3 +93,10 @@ def test_a_head_that_is_always_right_is_certified_alone_when_the_triplet_is_not(
     assert gate["threshold"] is None
     assert gate["heads"]["category"]["threshold"] is not None and gate["heads"]["category"]["certified_share"] > 0.5
     assert gate["heads"]["action"]["threshold"] is None
+
+
+def test_nothing_is_certified_that_the_model_itself_is_less_sure_of_than_the_target():
+    sureness = np.linspace(5, -5, 200)
+    gate = certificate(sureness, [True] * 200, np.ones(200), target=0.95, step=50, scope=0.6, confidence=0.9)
+    assert gate["threshold"] == pytest.approx(np.log(0.95 / 0.05))
+    assert gate["certified_share"] == pytest.approx(np.mean(sureness >= np.log(0.95 / 0.05)))

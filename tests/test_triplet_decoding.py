@@ -53,3 +53,18 @@ def test_a_saved_model_predicts_the_same_triplets(hwu64_model):
     assert loaded.triplets == heads.triplets
     assert as_tuples(loaded.predict(test_vectors)) == as_tuples(heads.predict(test_vectors))
     assert np.allclose(loaded.predict(test_vectors).sureness, heads.predict(test_vectors).sureness)
+
+
+def test_a_head_is_no_surer_of_its_label_than_it_is_on_its_own(hwu64_model):
+    heads, _, test_vectors = hwu64_model
+    predicted = heads.predict(test_vectors)
+    logits = heads(torch.as_tensor(test_vectors))
+    decoding_alone_surer = False
+    for head in HEADS:
+        index = {label: i for i, label in enumerate(heads.labels[head])}
+        chosen = [index[label] for label in predicted.per_head[head][0]]
+        log_own = torch.log_softmax(logits[head].detach().double(), dim=1)[torch.arange(len(chosen)), chosen]
+        own_log_odds = (log_own - torch.log(-torch.expm1(log_own))).numpy()
+        assert np.all(predicted.head_sureness[head] <= own_log_odds + 1e-3)
+        decoding_alone_surer |= bool(np.any(predicted.per_head[head][1] > np.exp(log_own.numpy()) + 0.2))
+    assert decoding_alone_surer  # the triplets make some labels look surer than their head is

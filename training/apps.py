@@ -23,4 +23,6 @@ class TrainingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from . import checks  # noqa: F401  (registers the settings checks)
+
         post_migrate.connect(ensure_weekly_schedule, sender=self)

@@ -108,9 +108,15 @@ def out_of_fold(vectors, triplets, folds, auto_labelled):
 
 
 def certificate(sureness, correct, similarity, target, step, scope, confidence):
-    """{"threshold": the certified sureness threshold or None, "certified_share": of the evidence}."""
+    """{"threshold": the certified sureness threshold or None, "certified_share": of the evidence}.
+
+    The threshold is never below the target's own log-odds: the model must itself be at least as sure as
+    the precision asked for, since the evidence comes from models close to, not the same as, the one that
+    serves."""
     scores = gate_score(sureness, similarity, scope)
     threshold = certified_threshold(scores, correct, target, step, confidence)
+    if threshold is not None:
+        threshold = max(threshold, math.log(target / (1 - target)))
     share = 0.0 if threshold is None else round(float(np.mean(scores >= threshold)), 4)
     return {"threshold": threshold, "certified_share": share}
 

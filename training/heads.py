@@ -26,6 +26,14 @@ def log_odds(log_p, log_not_p):
     return torch.clamp(log_p - log_not_p, -MAX_LOG_ODDS, MAX_LOG_ODDS)
 
 
+def own_log_odds(logits, chosen):
+    """Per row, the log-odds of the chosen output under this head's own softmax."""
+    log_p = torch.log_softmax(logits, dim=1)
+    rows = torch.arange(len(log_p))
+    others = log_p.index_put((rows, chosen), torch.tensor(-torch.inf))
+    return log_odds(log_p[rows, chosen], torch.logsumexp(others, dim=1))
+
+
 class TripletHeads(nn.Module):
     """One linear softmax head per triplet part; `labels[head]` names each output. `triplets` are the
     label combinations the model knows, as (subject, action, category) tuples: the heads' scores add up
@@ -60,7 +68,12 @@ class TripletHeads(nn.Module):
         triplet, before any Unknown threshold, a head's confidence being the probability of its label
         summed over the known triplets; `sureness` = per row, the log-odds of that triplet (from
         log-probabilities, which keep ordering predictions where a float probability already says 1.0);
-        and `head_sureness` = {head: the log-odds of that head's label}."""
+        and `head_sureness` = {head: the log-odds of that head's label, the lower of its log-odds over the
+        known triplets and under the head alone}.
+
+        The lower of the two, because the decoding alone can make a label look certain that the head is
+        not sure of: a category with one known action makes that action as sure as the category, and
+        the traffic has intents no labelled example showed yet."""
         self.eval()
         logits = self(torch.as_tensor(np.asarray(embeddings, dtype=np.float32)))
         log_p = self.triplet_log_probs(logits)
@@ -77,7 +90,8 @@ class TripletHeads(nn.Module):
             log_label = torch.logsumexp(log_p.masked_fill(~same_label, -torch.inf), dim=1)
             per_head[head] = ([self.labels[head][i] for i in chosen.tolist()], log_label.exp().numpy())
             log_other = torch.logsumexp(log_p.masked_fill(same_label, -torch.inf), dim=1)
-            head_sureness[head] = log_odds(log_label, log_other).numpy()
+            head_sureness[head] = torch.minimum(log_odds(log_label, log_other),
+                                                own_log_odds(logits[head], chosen)).numpy()
         return HeadPredictions(per_head, sureness.numpy(), head_sureness)
 
     def to_bytes(self):

@@ -123,7 +123,7 @@ class Command(BaseCommand):
                           "| active | promoted | exact on test |")
         self.stdout.write("|---:|---:|---:|---:|---:|:---:|---:|")
         for step in result["steps"]:
-            labels = step["auto_labels"]
+            labels = {key: sum(counts[key] for counts in step["auto_labels"].values()) for key in ("labelled", "correct")}
             self.stdout.write(f"| {step['prompts_seen']} | {step['human_labels']} | {step['auto_accepted']} ({step['auto_correct']}) "
                               f"| {labels['labelled']} ({labels['correct']}) "
                               f"| v{step['active_version']} | {'yes' if step['promoted'] else 'no'} | {step['test']['exact']:.3f} |")
