@@ -149,9 +149,11 @@ def plot(result, path):
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(8, 4.5))
+    end = result["settings"]["streamed"]
     for name, steps, style in (("review only", result["review_only_steps"], "-"), ("the loop", result["steps"], "--")):
-        axes.step([s["prompts_seen"] for s in steps], [s["test"]["exact"] for s in steps], style, where="post",
-                  label=name, linewidth=2)
+        # held to the end of the stream, so the last model's score shows as a line, not a point
+        axes.step([s["prompts_seen"] for s in steps] + [end], [s["test"]["exact"] for s in steps + steps[-1:]],
+                  style, where="post", label=name, linewidth=2)
     for name, key, style in (("seed only", "seed_only", ":"), ("full supervision", "full", "--")):
         axes.axhline(result["baselines"][key]["exact"], linestyle=style, color="gray", label=name)
     axes.set_xlabel("prompts streamed")
