@@ -79,14 +79,24 @@ def certified_heads(prediction, gate):
 def certified_verdict(prediction, used):
     """Accepted when the triplet's sureness reaches the threshold certified for this model version;
     otherwise a person decides, and the heads that reach their own certified threshold are
-    auto-labelled meanwhile."""
+    auto-labelled meanwhile. A head paused for this version (people corrected its labels) is never
+    labelled without a person, alone or in a triplet."""
     gate = prediction.gate
+    paused = gate.get("paused") or []
     used = {**used, "certified_threshold": gate.get("threshold"), "scope": gate.get("scope"),
-            "certified_head_thresholds": {h: c.get("threshold") for h, c in (gate.get("heads") or {}).items()}}
+            "certified_head_thresholds": {h: c.get("threshold") for h, c in (gate.get("heads") or {}).items()},
+            "paused_heads": paused}
     if gate.get("scope") is not None and prediction.neighbour_similarity < gate["scope"]:
         return GateVerdict(Verdict.REVIEW, ["out_of_scope"], used)
-    if gate.get("threshold") is not None and prediction.sureness >= gate["threshold"]:
+    if gate.get("threshold") is None:
+        reasons = ["not_certified"]
+    elif prediction.sureness < gate["threshold"]:
+        reasons = ["below_certified_threshold"]
+    elif not paused:
         return GateVerdict(Verdict.ACCEPTED, ["certified"], used, HEADS)
+    else:
+        reasons = ["certified_but_paused"]
     sure = certified_heads(prediction, gate)
-    reason = "not_certified" if gate.get("threshold") is None else "below_certified_threshold"
-    return GateVerdict(Verdict.REVIEW, [reason] + [f"auto_labelled_{head}" for head in sure], used, sure)
+    labelled = tuple(head for head in sure if head not in paused)
+    reasons += [f"auto_labelled_{head}" for head in labelled] + [f"paused_{head}" for head in sure if head in paused]
+    return GateVerdict(Verdict.REVIEW, reasons, used, labelled)

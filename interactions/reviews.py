@@ -5,9 +5,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from training.calibration import precision_upper_bound
 from training.datasets import add_example, label_error, nearest_human_examples
 from training.heads import UNKNOWN
-from training.models import HEADS, Source
+from training.models import HEADS, ModelVersion, Source
 
 from .models import Interaction, Review, Verdict
 
@@ -71,9 +72,12 @@ def decide(interaction_id, reviewer, decision, changes=None):
             interaction.save(update_fields=["example"])
         elif interaction.example and interaction.example.source == Source.BATCH:
             interaction.example.delete()  # a person rejected the prompt: do not learn the machine's labels
-        return Review.objects.create(
+        review = Review.objects.create(
             interaction=interaction, reviewer=reviewer, decision=decision, before=interaction.triplet, after=after
         )
+        if interaction.auto_labelled and interaction.model_version_id is not None:
+            pause_corrected_heads(interaction.model_version_id)
+        return review
 
 
 def auto_label_precision():
@@ -82,11 +86,33 @@ def auto_label_precision():
     triplets and the partial auto-labels of items that went to review (a random sample in the default
     queue order). A rejected prompt counts as wrong: its labels should not have been learned. Live:
     the latest `LIVE_ESTIMATE_REVIEWS` such reviews, so it follows the models now serving."""
-    counts = {}
+    latest = checked_auto_labels().order_by("-pk")[:LIVE_ESTIMATE_REVIEWS]
+    return {head: (kept / checked, checked) for head, (kept, checked) in kept_counts(latest).items()}
+
+
+def checked_auto_labels():
+    """Decisions on items that had auto-labels, as (before, after, auto-labelled heads)."""
     reviews = Review.objects.exclude(decision=Review.Decision.FEEDBACK).exclude(interaction__auto_labelled=[])
-    latest = reviews.order_by("-pk").values_list("before", "after", "interaction__auto_labelled")
-    for before, after, heads in latest[:LIVE_ESTIMATE_REVIEWS]:
+    return reviews.values_list("before", "after", "interaction__auto_labelled")
+
+
+def kept_counts(decisions):
+    """{head: (auto-labels a person kept, auto-labels a person checked)}; a rejected prompt kept none."""
+    counts = {}
+    for before, after, heads in decisions:
         for head in heads:
             kept, checked = counts.get(head, (0, 0))
             counts[head] = (kept + (after is not None and after[head] == before[head]), checked + 1)
-    return {head: (kept / checked, checked) for head, (kept, checked) in counts.items()}
+    return counts
+
+
+def pause_corrected_heads(version_number):
+    """Pause the heads whose auto-labels by this version people corrected so often that, at the
+    certificate's confidence, their precision is below the target: the certificate was wrong for them."""
+    counts = kept_counts(checked_auto_labels().filter(interaction__model_version=version_number))
+    paused = sorted(
+        head for head, (kept, checked) in counts.items()
+        if precision_upper_bound(kept, checked, settings.SECONDMIND_CERTIFY_CONFIDENCE)
+        < settings.SECONDMIND_AUTO_PRECISION_TARGET
+    )
+    ModelVersion.objects.filter(number=version_number).update(paused_heads=paused)

@@ -61,9 +61,10 @@ def learning_curve():
 
 
 def certified_heads(model):
-    """[(head, certified share)] for the heads the active version labels on their own."""
+    """[(head, certified share)] for the heads the active version labels on their own (not paused)."""
     certificates = (model.metrics.get("gate") or {}).get("heads") or {} if model else {}
-    return [(head, c["certified_share"]) for head, c in certificates.items() if c.get("threshold") is not None]
+    return [(head, c["certified_share"]) for head, c in certificates.items()
+            if c.get("threshold") is not None and head not in model.paused_heads]
 
 
 def training_status():

@@ -133,6 +133,16 @@ def trained(seeded):
     return run.version
 
 
+@pytest.fixture
+def category_certified(trained, settings):
+    """The active version's gate proves the category head alone (every sureness clears -50)."""
+    settings.SECONDMIND_AUTO_ACCEPT_RULE = "certified"
+    trained.metrics["gate"] = {"threshold": None, "scope": -1.0, "heads": {
+        "subject": {"threshold": None}, "action": {"threshold": None}, "category": {"threshold": -50.0}}}
+    trained.save(update_fields=["metrics"])
+    return trained
+
+
 @pytest.fixture(scope="session")
 def hwu64():
     if not (HWU64 / "train.jsonl").exists():

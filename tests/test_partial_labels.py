@@ -19,16 +19,6 @@ from training.trainer import Trainer
 PROMPT = "Find my notes about the kubernetes migration"
 
 
-@pytest.fixture
-def category_certified(trained, settings):
-    """The active version's gate proves the category head alone (every sureness clears -50)."""
-    settings.SECONDMIND_AUTO_ACCEPT_RULE = "certified"
-    trained.metrics["gate"] = {"threshold": None, "scope": -1.0, "heads": {
-        "subject": {"threshold": None}, "action": {"threshold": None}, "category": {"threshold": -50.0}}}
-    trained.save(update_fields=["metrics"])
-    return trained
-
-
 def test_a_certified_head_is_auto_labelled_while_the_triplet_waits_for_a_person(category_certified):
     interaction = classify(PROMPT)
     assert (interaction.verdict, interaction.auto_labelled) == ("review", ["category"])

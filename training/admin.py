@@ -46,7 +46,7 @@ class ExampleAdmin(admin.ModelAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ("number", "status", "encoder", "created_at", "activated_at")
+    list_display = ("number", "status", "encoder", "paused_heads", "created_at", "activated_at")
     list_filter = ("status",)
     readonly_fields = ("number", "encoder", "heads_file", "sha256", "labels", "metrics", "created_at", "activated_at")
     exclude = ("trained_on", "evaluated_on")

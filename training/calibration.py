@@ -36,6 +36,11 @@ def precision_lower_bound(correct, total, confidence=0.95):
     return (centre - margin) / (1 + z * z / total)
 
 
+def precision_upper_bound(correct, total, confidence=0.95):
+    """One-sided Wilson score upper bound of a proportion: one minus the lower bound of its complement."""
+    return 1.0 - precision_lower_bound(total - correct, total, confidence) if total else 1.0
+
+
 def certified_threshold(scores, correct, target, step, confidence=0.95):
     """The lowest score threshold whose accepted set (score >= threshold) keeps a precision lower bound
     of at least `target`, or None.

@@ -1,5 +1,6 @@
 """Serves the active model version. Each call checks which version is active (one indexed query)
-and swaps in a newly promoted one atomically, so web processes pick it up without a restart."""
+and swaps in a newly promoted one, or one whose heads were paused, atomically, so web processes pick it
+up without a restart."""
 
 import threading
 from dataclasses import dataclass, field
@@ -41,6 +42,11 @@ class _Loaded:
     reference: np.ndarray  # the human-labelled examples the version knows
     gate: dict
 
+    @property
+    def key(self):
+        """What the active row must still say for this copy to serve: version, file and paused heads."""
+        return self.number, self.sha256, self.gate["paused"]
+
     def nearest_similarity(self, embedding):
         return float((self.reference @ embedding).max()) if len(self.reference) else 0.0
 
@@ -57,19 +63,20 @@ class IntentDetector:
     def _current(self):
         row = (
             ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
-            .values_list("number", "sha256")
+            .values_list("number", "sha256", "paused_heads")
             .first()
         )
         if row is None:
             return None
         loaded = self._loaded
-        if loaded is None or (loaded.number, loaded.sha256) != row:
+        if loaded is None or loaded.key != row:
             with self._lock:
                 loaded = self._loaded
-                if loaded is None or (loaded.number, loaded.sha256) != row:
+                if loaded is None or loaded.key != row:
                     version = ModelVersion.objects.get(number=row[0])
+                    gate = {**(version.metrics.get("gate") or {}), "paused": row[2]}
                     loaded = _Loaded(version.number, version.sha256, load_heads(version),
-                                     human_reference(version), version.metrics.get("gate") or {})
+                                     human_reference(version), gate)
                     self._loaded = loaded  # one reference swap: a request sees the old or the new
         return loaded
 

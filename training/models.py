@@ -78,6 +78,10 @@ class ModelVersion(models.Model):
     sha256 = models.CharField(max_length=64)
     labels = models.JSONField(help_text="The label vocabulary of each head, in output order.")
     metrics = models.JSONField(default=dict, blank=True)
+    paused_heads = models.JSONField(
+        default=list, blank=True,
+        help_text="Heads this version no longer labels on its own: people corrected too many of their auto-labels.",
+    )
     trained_on = models.ManyToManyField(Example, related_name="trained_into", blank=True)
     evaluated_on = models.ManyToManyField(Example, related_name="evaluated_in", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
