@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from training.calibration import calibrate, certificate, certified_threshold, precision_lower_bound
+from training.calibration import (
+    calibrate,
+    certificate,
+    certified_threshold,
+    precision_lower_bound,
+    precision_upper_bound,
+)
 from training.trainer import Trainer
 
 
@@ -11,6 +17,12 @@ def test_the_lower_bound_is_below_the_observed_precision():
     assert precision_lower_bound(59, 59) == pytest.approx(0.956, abs=0.002)
     assert precision_lower_bound(58, 59) < 0.95
     assert precision_lower_bound(0, 0) == 0.0
+
+
+def test_one_corrected_label_out_of_one_already_bounds_the_precision_below_95_percent():
+    assert precision_upper_bound(0, 1, 0.95) == pytest.approx(0.73, abs=0.01)
+    assert precision_upper_bound(19, 20, 0.95) > 0.95
+    assert precision_upper_bound(0, 0) == 1.0
 
 
 def test_a_threshold_needs_a_full_step_of_evidence():

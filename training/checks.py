@@ -6,7 +6,7 @@ from django.core.checks import Warning, register
 
 @register()
 def certification_can_pass(app_configs, **kwargs):
-    from .calibration import precision_lower_bound
+    from .calibration import precision_lower_bound  # here, so that loading the apps does not load torch
 
     step, confidence = settings.SECONDMIND_CERTIFY_STEP, settings.SECONDMIND_CERTIFY_CONFIDENCE
     target = settings.SECONDMIND_AUTO_PRECISION_TARGET
