@@ -137,10 +137,6 @@ class LoopSimulation:
                 "gate": step_gate(run.version.metrics.get("gate", {})),
             })
 
-    def auto_label_totals(self):
-        """Every head label the gate assigned, in accepted triplets and alone: (how many, how many right)."""
-        return {key: sum(counts[key] for counts in self.head_labels.values()) for key in ("labelled", "correct")}
-
     def score_active(self):
         return test_scores(load_heads(active_version()), self.plan.test_vectors, self.plan.test)
 
@@ -153,7 +149,7 @@ class LoopSimulation:
             "auto_correct": self.auto_correct,
             "auto_precision": self.auto_correct / self.auto_accepted if self.auto_accepted else None,
             "auto_labels": {head: {**counts, "precision": ratio(counts)} for head, counts in self.head_labels.items()},
-            "auto_label_precision": ratio(self.auto_label_totals()),
+            "auto_label_precision": ratio(all_heads(self.head_labels)),
             "final": self.score_active(),
         }
 
@@ -162,6 +158,11 @@ def step_gate(gate):
     """The certificate a run served with: whole-triplet and per-head thresholds, and its evidence."""
     return {"threshold": gate.get("threshold"), "evidence": gate.get("evidence"),
             "heads": {head: (gate.get("heads") or {}).get(head, {}).get("threshold") for head in HEADS}}
+
+
+def all_heads(head_labels):
+    """Every head label the gate assigned, in accepted triplets and alone: (how many, how many right)."""
+    return {key: sum(counts[key] for counts in head_labels.values()) for key in ("labelled", "correct")}
 
 
 def ratio(counts):

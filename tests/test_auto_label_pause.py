@@ -41,7 +41,7 @@ def test_kept_auto_labels_do_not_pause_the_head(category_certified, reviewer):
     assert classify("Draft a reply to the landlord about the rent").auto_labelled == ["category"]
 
 
-def test_a_paused_version_accepts_no_whole_triplet(category_certified, reviewer, settings):
+def test_a_paused_version_accepts_no_whole_triplet(category_certified, reviewer):
     correct_the_category(category_certified, reviewer, PROMPTS[0])
     category_certified.metrics["gate"]["threshold"] = -50.0  # every triplet would be certified
     category_certified.save(update_fields=["metrics"])

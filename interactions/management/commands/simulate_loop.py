@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from interactions.simulation import LoopSimulation, Plan, full_supervision, make_plan
+from interactions.simulation import LoopSimulation, Plan, all_heads, full_supervision, make_plan
 from training.encoder import embed
 
 MODES = {
@@ -123,7 +123,7 @@ class Command(BaseCommand):
                           "| active | promoted | exact on test |")
         self.stdout.write("|---:|---:|---:|---:|---:|:---:|---:|")
         for step in result["steps"]:
-            labels = {key: sum(counts[key] for counts in step["auto_labels"].values()) for key in ("labelled", "correct")}
+            labels = all_heads(step["auto_labels"])
             self.stdout.write(f"| {step['prompts_seen']} | {step['human_labels']} | {step['auto_accepted']} ({step['auto_correct']}) "
                               f"| {labels['labelled']} ({labels['correct']}) "
                               f"| v{step['active_version']} | {'yes' if step['promoted'] else 'no'} | {step['test']['exact']:.3f} |")
