@@ -6,6 +6,7 @@ from django.test import Client
 from interactions.classify import classify
 
 from training.models import ModelVersion, TrainingRun
+from tests.conftest import train_now
 
 PAGES = ["/", "/review/", "/models/", "/datasets/", "/training/progress/", "/datasets/base.jsonl", "/api/v1/docs"]
 
@@ -26,6 +27,14 @@ def test_the_model_page_shows_per_class_metrics_and_confusion(reviewer_client, t
     page = reviewer_client.get(f"/models/{trained.number}/").content.decode()
     assert "confusion matrix" in page and "precision" in page
     assert "Script" in page  # a label of the seed
+
+
+def test_the_model_page_shows_the_log_loss_promotion_compared(reviewer_client, trained):
+    newer = train_now().version
+    page = reviewer_client.get(f"/models/{newer.number}/").content.decode()
+    assert f"log-loss <strong>{newer.metrics['holdout']['log_loss']:.3f}</strong>" in page
+    assert f"log-loss {newer.metrics['active_holdout']['log_loss']:.3f}" in page
+    assert "Not promoted: not clearly better" in page  # trained on nothing new
 
 
 def test_the_overview_shows_threshold_progress(reviewer_client, trained, settings):
@@ -58,8 +67,6 @@ def test_staff_retrain_queues_a_run_and_shows_its_progress(staff_client, trained
 
 
 def test_staff_promote_needs_a_reason(staff_client, trained):
-    from tests.conftest import train_now
-
     newer = train_now().version
     staff_client.post(f"/models/{newer.number}/promote/", {"reason": ""})
     assert ModelVersion.objects.get(status="active") == trained

@@ -2,17 +2,24 @@
 
 import random
 
+import numpy as np
 import pytest
 
 from training.datasets import add_example, import_jsonl, in_holdout_region
 from training.models import HEADS, Example, ModelVersion, Promotion, Source
-from training.promotion import decide
+from training.evaluation import LOSS_CAP, item_losses
+from training.promotion import confidence_better, decide
+from training.registry import load_heads
 from tests.conftest import train_now
+
+
+CLEARLY_BETTER = np.full(50, 0.5)  # the log-loss a candidate saves on each of 50 holdout examples
 
 
 def scores(accuracy, exact=0.5, per_head=None):
     per_head = per_head or {}
-    return {**{head: {"accuracy": per_head.get(head, accuracy)} for head in HEADS}, "exact": exact}
+    return {**{head: {"accuracy": per_head.get(head, accuracy)} for head in HEADS},
+            "exact": exact, "log_loss": 1.0}
 
 
 def relabel_training_prompts(wrong):
@@ -57,35 +64,62 @@ def test_a_better_candidate_is_promoted(hwu64_seeded):
 
 
 def test_the_first_model_goes_live():
-    assert decide(scores(0.1), None, 0) == (True, "First model: there was no active model.")
+    assert decide(scores(0.1), None) == (True, "First model: there was no active model.")
 
 
-def test_a_tie_keeps_the_active_model(settings):
-    promote, reason = decide(scores(0.6), scores(0.6), 50)
-    assert not promote and "no better" in reason
+def test_a_tie_keeps_the_active_model():
+    promote, reason = decide(scores(0.6), scores(0.6), np.zeros(50))
+    assert not promote and "not clearly better" in reason
+
+
+def test_a_candidate_with_lower_log_loss_on_most_examples_is_promoted():
+    saved = np.array([0.3] * 40 + [-0.1] * 10)
+    promote, reason = decide(scores(0.6), scores(0.6), saved)
+    assert promote and reason.startswith("Promoted")
+
+
+def test_a_candidate_better_by_luck_on_a_few_examples_is_not_promoted(settings):
+    settings.SECONDMIND_PROMOTION_CONFIDENCE = 0.7
+    saved = np.array([2.0, 1.5] + [-0.05] * 48)  # lower mean log-loss, from two examples only
+    assert saved.mean() > 0
+    promote, reason = decide(scores(0.7), scores(0.6), saved)
+    assert not promote and "where 70% is needed" in reason
+
+
+def test_the_confidence_setting_is_the_boundary(settings):
+    saved = np.array([1.0, -0.5] * 25)
+    sure = confidence_better(saved)
+    settings.SECONDMIND_PROMOTION_CONFIDENCE = sure - 0.01
+    assert decide(scores(0.6), scores(0.6), saved)[0]
+    settings.SECONDMIND_PROMOTION_CONFIDENCE = sure + 0.01
+    assert not decide(scores(0.6), scores(0.6), saved)[0]
 
 
 def test_a_head_worse_beyond_the_tolerance_blocks_promotion(settings):
     settings.SECONDMIND_PROMOTION_TOLERANCE = 0.05
     candidate = scores(0.9, per_head={"action": 0.54})
-    promote, reason = decide(candidate, scores(0.6), 50)
+    promote, reason = decide(candidate, scores(0.6), CLEARLY_BETTER)
     assert not promote and "action lost more than 0.05" in reason
 
 
 def test_a_head_worse_within_the_tolerance_still_promotes(settings):
     settings.SECONDMIND_PROMOTION_TOLERANCE = 0.05
-    assert decide(scores(0.9, per_head={"action": 0.56}), scores(0.6), 50)[0]
-
-
-def test_exact_triplet_accuracy_counts_as_much_as_the_heads():
-    assert not decide(scores(0.7, exact=0.3), scores(0.6, exact=0.5), 50)[0]
-    assert decide(scores(0.6, exact=0.6), scores(0.65, exact=0.5), 50)[0]
+    assert decide(scores(0.9, per_head={"action": 0.56}), scores(0.6), CLEARLY_BETTER)[0]
 
 
 def test_a_holdout_too_small_to_decide_keeps_the_active_model(settings):
     settings.SECONDMIND_MIN_HOLDOUT = 10
-    promote, reason = decide(scores(0.9), scores(0.1), 9)
+    promote, reason = decide(scores(0.9), scores(0.1), CLEARLY_BETTER[:9])
     assert not promote and "fewer than 10" in reason
+
+
+def test_labels_the_model_does_not_know_cost_the_capped_log_loss(trained):
+    heads = load_heads(trained)
+    known = Example.objects.filter(source=Source.BASE).first()
+    never_seen = {"subject": "Spaceship", "action": "levitate", "category": "Nowhere"}
+    losses = item_losses(heads, np.stack([known.vector()] * 2), [known.triplet, never_seen])
+    assert 0 < losses[0] < LOSS_CAP
+    assert losses[1] == pytest.approx(3 * LOSS_CAP)
 
 
 def test_staff_can_roll_back_through_the_api_with_a_reason(staff_api, staff, trained):

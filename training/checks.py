@@ -1,4 +1,4 @@
-"""Settings that would silently switch the certified gate off."""
+"""Settings that would silently switch a safeguard off: the certified gate or the promotion rule."""
 
 from django.conf import settings
 from django.core.checks import Warning, register
@@ -17,4 +17,17 @@ def certification_can_pass(app_configs, **kwargs):
         f"{confidence:.0%} lower bound below the {target:.0%} target, so nothing is auto-accepted or auto-labelled.",
         hint="Raise SECONDMIND_CERTIFY_STEP or lower SECONDMIND_CERTIFY_CONFIDENCE.",
         id="secondmind.W001",
+    )]
+
+
+@register()
+def promotion_confidence_is_a_probability_to_beat(app_configs, **kwargs):
+    confidence = settings.SECONDMIND_PROMOTION_CONFIDENCE
+    if 0.5 <= confidence < 1:
+        return []
+    effect = "promotes candidates that are more likely worse" if confidence < 0.5 else "never promotes anything"
+    return [Warning(
+        f"SECONDMIND_PROMOTION_CONFIDENCE={confidence} {effect}.",
+        hint="Set it between 0.5 (any lower holdout log-loss) and 1; the default is 0.7.",
+        id="secondmind.W002",
     )]

@@ -10,7 +10,7 @@ from django.utils import timezone
 from .calibration import calibrate
 from .datasets import ensure_embeddings, matrix, merge, near_duplicates
 from .encoder import ENCODER_NAME
-from .evaluation import evaluate
+from .evaluation import evaluate, item_losses
 from .models import Example, HUMAN_SOURCES, TrainingRun
 from .promotion import decide, holdout_score
 from .registry import activate, active_version, load_heads, register
@@ -47,6 +47,11 @@ def _pair(examples):
 
 def _score(heads, holdout):
     return evaluate(heads, *_pair(holdout))
+
+
+def _loss_saved(candidate, active, holdout):
+    """Per holdout example, how much lower the candidate's log-loss is than the active model's."""
+    return item_losses(active, *_pair(holdout)) - item_losses(candidate, *_pair(holdout))
 
 
 def _batch_helps(with_batch, without_batch, holdout):
@@ -93,7 +98,8 @@ def train_and_decide(run, progress):
                      settings.SECONDMIND_AUTO_PRECISION_TARGET, settings.SECONDMIND_CERTIFY_STEP,
                      settings.SECONDMIND_GATE_SCOPE_SIMILARITY, settings.SECONDMIND_CERTIFY_CONFIDENCE)
     active = active_version()
-    active_metrics = _score(load_heads(active), merged.holdout) if active else None
+    active_heads = load_heads(active) if active else None
+    active_metrics = _score(active_heads, merged.holdout) if active else None
     version = register(
         heads,
         ENCODER_NAME,
@@ -102,7 +108,8 @@ def train_and_decide(run, progress):
         metrics={"holdout": candidate_metrics, "active_holdout": active_metrics,
                  "challenged": active.number if active else None, "gate": gate},
     )
-    promote, reason = decide(candidate_metrics, active_metrics, len(merged.holdout))
+    promote, reason = decide(candidate_metrics, active_metrics,
+                             _loss_saved(heads, active_heads, merged.holdout) if active else None)
     if promote:
         activate(version)
     elif active is not None:

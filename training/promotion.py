@@ -1,5 +1,9 @@
 """When a candidate replaces the active model, and hand promotion or rollback by staff."""
 
+import math
+from statistics import NormalDist
+
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 
@@ -8,38 +12,53 @@ from .registry import activate, active_version, load_heads
 
 
 def holdout_score(metrics):
-    """What promotion compares: the mean of the three head accuracies and the exact-triplet accuracy.
-    Accuracies, not macro-F1: on a small holdout most classes have one or two examples and a per-class
-    average swings with each of them."""
+    """Whether batch data hurt: the mean of the three head accuracies and the exact-triplet accuracy."""
     return (sum(metrics[h]["accuracy"] for h in HEADS) / len(HEADS) + metrics["exact"]) / 2
 
 
-def decide(candidate, active, holdout_size):
-    """(promote, reason) from the two models' metrics on the same holdout.
+def confidence_better(saved):
+    """How sure the holdout makes us that the candidate has the lower expected log-loss: a one-sided
+    paired test (normal approximation) on `saved`, the log-loss it saves over the active model on each
+    holdout example."""
+    saved = np.asarray(saved, dtype=float)
+    if not len(saved):
+        return 0.0
+    spread = saved.std(ddof=1) / math.sqrt(len(saved)) if len(saved) > 1 else 0.0
+    if spread == 0:
+        return 1.0 if saved.mean() > 0 else 0.0
+    return NormalDist().cdf(saved.mean() / spread)
 
-    The rule: the first model goes live; otherwise the candidate needs a strictly higher holdout score
-    (mean head accuracy and exact-triplet accuracy, averaged) and no head's accuracy lower by more than
-    the tolerance. A tie keeps the active model.
+
+def decide(candidate, active, saved=None):
+    """(promote, reason) from the two models' metrics on the same holdout and `saved`, the log-loss the
+    candidate saves over the active model on each holdout example.
+
+    The rule: the first model goes live; otherwise the candidate needs a lower log-loss with at least
+    SECONDMIND_PROMOTION_CONFIDENCE and no head's accuracy lower by more than the tolerance. A tie
+    keeps the active model. Beyond chance, because every run is one more test on the same holdout: a
+    candidate that wins by luck is promoted, worse than the model it replaced, and then hard to replace.
     """
     if active is None:
         return True, "First model: there was no active model."
     minimum = settings.SECONDMIND_MIN_HOLDOUT
-    if holdout_size < minimum:
+    if len(saved) < minimum:
         return False, (
-            f"The holdout has {holdout_size} human-labelled examples, fewer than {minimum}: too few to "
+            f"The holdout has {len(saved)} human-labelled examples, fewer than {minimum}: too few to "
             "tell which model is better, so the active model stays. Label more examples or promote by hand."
         )
     tolerance = settings.SECONDMIND_PROMOTION_TOLERANCE
     worse = [h for h in HEADS if candidate[h]["accuracy"] < active[h]["accuracy"] - tolerance]
+    confidence, needed = confidence_better(saved), settings.SECONDMIND_PROMOTION_CONFIDENCE
     scores = (
-        f"holdout score {holdout_score(candidate):.3f} vs {holdout_score(active):.3f}, "
-        f"exact {candidate['exact']:.3f} vs {active['exact']:.3f} on {holdout_size} holdout examples"
+        f"log-loss {candidate['log_loss']:.3f} vs {active['log_loss']:.3f}, "
+        f"exact {candidate['exact']:.3f} vs {active['exact']:.3f} on {len(saved)} holdout examples"
     )
     if worse:
         return False, f"Not promoted: {', '.join(worse)} lost more than {tolerance:.2f} accuracy ({scores})."
-    if holdout_score(candidate) <= holdout_score(active) + 1e-9:
-        return False, f"Not promoted: no better than the active model ({scores})."
-    return True, f"Promoted: better on the holdout ({scores})."
+    if confidence < needed:
+        return False, (f"Not promoted: not clearly better than the active model, {confidence:.0%} sure "
+                       f"where {needed:.0%} is needed ({scores}).")
+    return True, f"Promoted: better on the holdout, {confidence:.0%} sure ({scores})."
 
 
 def promote_by_hand(version, user, reason):
