@@ -133,7 +133,8 @@ class LoopSimulation:
                 "auto_accepted": self.auto_accepted, "auto_correct": self.auto_correct,
                 "auto_labels": {head: dict(counts) for head, counts in self.head_labels.items()},
                 "trained_version": run.version.number, "active_version": active_version().number,
-                "promoted": bool(run.promoted), "decision": run.decision, "test": self.score_active(),
+                "promoted": bool(run.promoted), "decision": run.decision, "batch": run.summary.get("batch"),
+                "test": self.score_active(),
                 "gate": step_gate(run.version.metrics.get("gate", {})),
             })
 

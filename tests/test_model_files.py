@@ -3,6 +3,7 @@
 import pytest
 
 from training.detector import IntentDetector
+from training.promotion import promote_by_hand
 from training.registry import ModelFileError, load_heads
 
 
@@ -42,3 +43,12 @@ def test_a_file_holding_code_is_not_executed(trained, media_root):
     with pytest.raises(Exception) as error:
         load_heads(trained)
     assert not isinstance(error.value, SystemExit)
+
+
+def test_a_tampered_blind_file_is_refused_and_blocks_a_hand_promotion(trained, staff, media_root):
+    path = media_root / trained.blind_heads_file.name
+    path.write_bytes(path.read_bytes() + b"tampered")
+    with pytest.raises(ModelFileError, match="does not match its recorded sha256"):
+        load_heads(trained, blind=True)
+    with pytest.raises(ModelFileError):
+        promote_by_hand(trained, staff, "roll back to it")

@@ -76,6 +76,12 @@ class ModelVersion(models.Model):
     encoder = models.CharField(max_length=200)
     heads_file = models.FileField(upload_to="models/")
     sha256 = models.CharField(max_length=64)
+    blind_heads_file = models.FileField(
+        upload_to="models/", blank=True,
+        help_text="The same training without the holdout, which promotion compares; the served heads also "
+                  "learned the holdout. Empty when there was no holdout to learn.",
+    )
+    blind_sha256 = models.CharField(max_length=64, blank=True)
     labels = models.JSONField(help_text="The label vocabulary of each head, in output order.")
     metrics = models.JSONField(default=dict, blank=True)
     paused_heads = models.JSONField(

@@ -1,5 +1,6 @@
-"""One training run: merge, embed what is new, train, evaluate against the active model on the same
-human-only holdout, register the candidate and promote it only if it is better."""
+"""One training run: merge, embed what is new, train blind to the human-only holdout, compare with the
+active model's blind heads on it, train the served heads on the holdout too, register the candidate and
+promote it only if it is better."""
 
 import time
 
@@ -86,20 +87,23 @@ def train_and_decide(run, progress):
     ensure_embeddings(merged.train + merged.holdout)
     pairs, shown = near_duplicates(merged.train + merged.holdout, settings.SECONDMIND_NEAR_DUPLICATE_SIMILARITY)
     started = time.monotonic()
-    heads, trained_on, batch_note = _train_heads(merged, progress)
+    blind, blind_trained_on, batch_note = _train_heads(merged, progress)
+    # Served heads learn every human label; promotion compares the blind ones, which never saw the holdout.
+    trained_on = blind_trained_on + merged.holdout
+    heads = _train(trained_on, progress, 85, 90) if merged.holdout else blind
     train_seconds = time.monotonic() - started
 
     progress("evaluating", 90)
-    candidate_metrics = _score(heads, merged.holdout)
+    candidate_metrics = _score(blind, merged.holdout)
     progress("certifying the gate", 93)
-    human_train = [e for e in trained_on if e.source in HUMAN_SOURCES]
-    auto_train = [e for e in trained_on if e.source not in HUMAN_SOURCES]
-    gate = calibrate(heads, _pair(merged.holdout), _pair(human_train), _pair(auto_train),
+    human_train = [e for e in blind_trained_on if e.source in HUMAN_SOURCES]
+    auto_train = [e for e in blind_trained_on if e.source not in HUMAN_SOURCES]
+    gate = calibrate(blind, _pair(merged.holdout), _pair(human_train), _pair(auto_train),
                      settings.SECONDMIND_AUTO_PRECISION_TARGET, settings.SECONDMIND_CERTIFY_STEP,
                      settings.SECONDMIND_GATE_SCOPE_SIMILARITY, settings.SECONDMIND_CERTIFY_CONFIDENCE)
     active = active_version()
-    active_heads = load_heads(active) if active else None
-    active_metrics = _score(active_heads, merged.holdout) if active else None
+    active_blind = load_heads(active, blind=True) if active else None
+    active_metrics = _score(active_blind, merged.holdout) if active else None
     version = register(
         heads,
         ENCODER_NAME,
@@ -107,9 +111,10 @@ def train_and_decide(run, progress):
         evaluated_on=merged.holdout,
         metrics={"holdout": candidate_metrics, "active_holdout": active_metrics,
                  "challenged": active.number if active else None, "gate": gate},
+        blind=blind if merged.holdout else None,
     )
     promote, reason = decide(candidate_metrics, active_metrics,
-                             _loss_saved(heads, active_heads, merged.holdout) if active else None)
+                             _loss_saved(blind, active_blind, merged.holdout) if active else None)
     if promote:
         activate(version)
     elif active is not None:
@@ -117,7 +122,8 @@ def train_and_decide(run, progress):
         version.save(update_fields=["status"])
     run.version, run.promoted, run.decision = version, promote, reason
     run.summary = {**merged.summary, "batch": batch_note, "train_seconds": round(train_seconds, 2),
-                   "trained_on": len(trained_on), "near_duplicates": {"pairs": pairs, "most_similar": shown}}
+                   "trained_on": len(trained_on), "trained_blind_on": len(blind_trained_on),
+                   "near_duplicates": {"pairs": pairs, "most_similar": shown}}
     progress("done", 100)
     return version
 

@@ -66,6 +66,7 @@ def promote_by_hand(version, user, reason):
     if not reason.strip():
         raise ValueError("Say why: a hand promotion or rollback needs a reason.")
     load_heads(version)  # refuse a missing or tampered file before it goes live
+    load_heads(version, blind=True)  # the next promotion compares this one
     with transaction.atomic():
         previous = active_version()
         activate(version)

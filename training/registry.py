@@ -21,13 +21,20 @@ def _next_number():
     return (ModelVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
 
 
-def register(heads, encoder, trained_on, evaluated_on, metrics):
-    """Store the heads file, then the version row that points to it; returns the new candidate."""
+def _store(heads):
+    """(file name, sha256) of a newly written heads file."""
     data = heads.to_bytes()
     sha256 = hashlib.sha256(data).hexdigest()
     # The file gets a fresh name and the row only exists once the file is whole, so no reader ever
     # sees a half-written model; the hash check on load catches anything that changed it later.
-    name = default_storage.save(f"models/heads-{sha256[:16]}.pth", ContentFile(data))
+    return default_storage.save(f"models/heads-{sha256[:16]}.pth", ContentFile(data)), sha256
+
+
+def register(heads, encoder, trained_on, evaluated_on, metrics, blind=None):
+    """Store the heads files, then the version row that points to them; returns the new candidate.
+    `blind` is the same training without the holdout, when `heads` also learned it."""
+    name, sha256 = _store(heads)
+    blind_name, blind_sha256 = _store(blind) if blind is not None else ("", "")
     for _ in range(5):
         try:
             with transaction.atomic():
@@ -36,6 +43,8 @@ def register(heads, encoder, trained_on, evaluated_on, metrics):
                     encoder=encoder,
                     heads_file=name,
                     sha256=sha256,
+                    blind_heads_file=blind_name,
+                    blind_sha256=blind_sha256,
                     labels=heads.labels,
                     metrics=metrics,
                 )
@@ -47,19 +56,24 @@ def register(heads, encoder, trained_on, evaluated_on, metrics):
     raise RuntimeError("Could not allocate a model version number.")
 
 
-def load_heads(version):
+def load_heads(version, blind=False):
+    """The heads a version serves, or with `blind` the ones that never saw the holdout (the same heads
+    when there was no holdout to learn)."""
+    if blind and version.blind_sha256:
+        name, sha256 = version.blind_heads_file.name, version.blind_sha256
+    else:
+        name, sha256 = version.heads_file.name, version.sha256
     try:
-        with default_storage.open(version.heads_file.name, "rb") as f:
+        with default_storage.open(name, "rb") as f:
             data = f.read()
     except FileNotFoundError as error:
         raise ModelFileError(
-            f"The heads file of model v{version.number} ({version.heads_file.name}) is missing; "
-            "retrain or promote another version."
+            f"The heads file of model v{version.number} ({name}) is missing; retrain or promote another version."
         ) from error
-    if hashlib.sha256(data).hexdigest() != version.sha256:
+    if hashlib.sha256(data).hexdigest() != sha256:
         raise ModelFileError(
-            f"The heads file of model v{version.number} ({version.heads_file.name}) does not match its "
-            "recorded sha256 and was refused; retrain or promote another version."
+            f"The heads file of model v{version.number} ({name}) does not match its recorded sha256 and was "
+            "refused; retrain or promote another version."
         )
     return TripletHeads.from_bytes(data)
 
