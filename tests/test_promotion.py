@@ -95,6 +95,12 @@ def test_the_confidence_setting_is_the_boundary(settings):
     assert not decide(scores(0.6), scores(0.6), saved)[0]
 
 
+def test_a_lower_exact_triplet_accuracy_blocks_promotion():
+    promote, reason = decide(scores(0.7, exact=0.49), scores(0.6, exact=0.5), CLEARLY_BETTER)
+    assert not promote and "lower exact-triplet accuracy" in reason
+    assert decide(scores(0.7, exact=0.5), scores(0.6, exact=0.5), CLEARLY_BETTER)[0]
+
+
 def test_a_head_worse_beyond_the_tolerance_blocks_promotion(settings):
     settings.SECONDMIND_PROMOTION_TOLERANCE = 0.05
     candidate = scores(0.9, per_head={"action": 0.54})

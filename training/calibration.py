@@ -7,10 +7,10 @@ precision of the accepted set reaches the target; otherwise a person decides. Ea
 the same way on its own labels, so that a head that is sure can be auto-labelled while a person
 decides the triplet.
 
-The evidence: the holdout, scored by the model itself (never trained on it), and every human-labelled
-training example, scored by cross-validation (a model trained without its fold and the auto-labelled
-data, its scope measured against the other folds), so that there is evidence long before the holdout
-alone would be enough.
+The evidence: the holdout, scored by the version's blind heads (never trained on it), and every
+human-labelled training example, scored by cross-validation (a model trained without its fold and the
+auto-labelled data, its scope measured against the other folds), so that there is evidence long before
+the holdout alone would be enough.
 """
 
 import math

@@ -34,9 +34,11 @@ def decide(candidate, active, saved=None):
     candidate saves over the active model on each holdout example.
 
     The rule: the first model goes live; otherwise the candidate needs a lower log-loss with at least
-    SECONDMIND_PROMOTION_CONFIDENCE and no head's accuracy lower by more than the tolerance. A tie
-    keeps the active model. Beyond chance, because every run is one more test on the same holdout: a
-    candidate that wins by luck is promoted, worse than the model it replaced, and then hard to replace.
+    SECONDMIND_PROMOTION_CONFIDENCE, an exact-triplet accuracy no lower, and no head's accuracy lower by
+    more than the tolerance. A tie keeps the active model. Beyond chance, because every run is one more
+    test on the same holdout: a candidate that wins by luck is promoted, worse than the model it
+    replaced, and then hard to replace. Exact accuracy too, because auto-labels can make the heads they
+    teach much surer, which lowers the summed log-loss, while whole triplets get no better.
     """
     if active is None:
         return True, "First model: there was no active model."
@@ -55,6 +57,8 @@ def decide(candidate, active, saved=None):
     )
     if worse:
         return False, f"Not promoted: {', '.join(worse)} lost more than {tolerance:.2f} accuracy ({scores})."
+    if candidate["exact"] < active["exact"]:
+        return False, f"Not promoted: lower exact-triplet accuracy ({scores})."
     if confidence < needed:
         return False, (f"Not promoted: not clearly better than the active model, {confidence:.0%} sure "
                        f"where {needed:.0%} is needed ({scores}).")
