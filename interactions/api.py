@@ -138,8 +138,9 @@ class ModelOut(Schema):
     encoder: str
     trained_at: str
     activated_at: str | None
-    trained_on: int
-    holdout: HoldoutMetrics | None
+    trained_on: int = Field(..., description="Examples the served heads learned, the holdout included.")
+    holdout: HoldoutMetrics | None = Field(
+        ..., description="How the version's blind heads, trained the same way without the holdout, scored on it.")
 
 
 class PromoteIn(Schema):
