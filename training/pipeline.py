@@ -12,8 +12,8 @@ from .calibration import calibrate
 from .datasets import ensure_embeddings, matrix, merge, near_duplicates
 from .encoder import ENCODER_NAME
 from .evaluation import evaluate, item_losses
-from .models import Example, HUMAN_SOURCES, TrainingRun
-from .promotion import decide, holdout_score
+from .models import HEADS, HUMAN_SOURCES, Example, TrainingRun
+from .promotion import decide
 from .registry import activate, active_version, load_heads, register
 from .trainer import Trainer
 from .triggers import new_examples_count
@@ -55,12 +55,17 @@ def _loss_saved(candidate, active, holdout):
     return item_losses(active, *_pair(holdout)) - item_losses(candidate, *_pair(holdout))
 
 
+def _accuracy_score(metrics):
+    """The mean of the three head accuracies and the exact-triplet accuracy, averaged."""
+    return (sum(metrics[h]["accuracy"] for h in HEADS) / len(HEADS) + metrics["exact"]) / 2
+
+
 def _batch_helps(with_batch, without_batch, holdout):
     """Auto-labelled data can hurt: (keep it?, why), from both models on the holdout."""
     with_metrics, without_metrics = _score(with_batch, holdout), _score(without_batch, holdout)
     if with_metrics is None:
         return True, "batch data kept: no holdout to compare"
-    if holdout_score(with_metrics) >= holdout_score(without_metrics):
+    if _accuracy_score(with_metrics) >= _accuracy_score(without_metrics):
         return True, "batch data kept: it did not hurt on the holdout"
     return False, "batch data left out: the model was better without it"
 

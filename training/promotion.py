@@ -11,11 +11,6 @@ from .models import HEADS, ModelVersion, Promotion
 from .registry import activate, active_version, load_heads
 
 
-def holdout_score(metrics):
-    """Whether batch data hurt: the mean of the three head accuracies and the exact-triplet accuracy."""
-    return (sum(metrics[h]["accuracy"] for h in HEADS) / len(HEADS) + metrics["exact"]) / 2
-
-
 def confidence_better(saved):
     """How sure the holdout makes us that the candidate has the lower expected log-loss: a one-sided
     paired test (normal approximation) on `saved`, the log-loss it saves over the active model on each
