@@ -35,3 +35,10 @@ def test_interactions_are_read_only_with_their_verdicts(admin_client, trained):
     page = admin_client.get(f"/admin/interactions/interaction/{interaction.pk}/change/").content.decode()
     assert interaction.verdict in page
     assert admin_client.get("/admin/interactions/interaction/add/").status_code == 403
+
+
+def test_a_model_versions_files_and_hashes_cannot_be_edited(admin_client, trained):
+    page = admin_client.get(f"/admin/training/modelversion/{trained.pk}/change/").content.decode()
+    assert trained.blind_sha256 in page and trained.sha256 in page  # shown
+    for field in ("heads_file", "sha256", "blind_heads_file", "blind_sha256"):
+        assert f'name="{field}"' not in page  # not an input

@@ -28,8 +28,10 @@ def test_a_candidate_is_compared_with_the_active_models_blind_heads(trained):
     assert "not clearly better" in candidate.runs.get().decision
 
 
-def test_without_a_holdout_the_blind_heads_are_the_served_ones(trained):
-    trained.blind_heads_file, trained.blind_sha256 = "", ""  # a version from before blind twins
-    served, blind = load_heads(trained), load_heads(trained, blind=True)
-    vectors = matrix(list(trained.trained_on.all()[:5]))
-    assert np.array_equal(served.predict(vectors).sureness, blind.predict(vectors).sureness)
+def test_without_a_holdout_the_served_heads_are_their_own_blind_twin(seeded, settings):
+    settings.SECONDMIND_HOLDOUT_FRACTION = 0.0
+    version = train_now().version
+    assert version.blind_sha256 == "" and not version.evaluated_on.exists()
+    vectors = matrix(list(version.trained_on.all()[:5]))
+    assert np.array_equal(load_heads(version).predict(vectors).sureness,
+                          load_heads(version, blind=True).predict(vectors).sureness)

@@ -48,7 +48,8 @@ class ExampleAdmin(admin.ModelAdmin):
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ("number", "status", "encoder", "paused_heads", "created_at", "activated_at")
     list_filter = ("status",)
-    readonly_fields = ("number", "encoder", "heads_file", "sha256", "labels", "metrics", "created_at", "activated_at")
+    readonly_fields = ("number", "encoder", "heads_file", "sha256", "blind_heads_file", "blind_sha256", "labels", "metrics",
+                       "created_at", "activated_at")
     exclude = ("trained_on", "evaluated_on")
 
 

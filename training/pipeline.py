@@ -46,13 +46,9 @@ def _pair(examples):
     return matrix(examples), [e.triplet for e in examples]
 
 
-def _score(heads, holdout):
-    return evaluate(heads, *_pair(holdout))
-
-
 def _loss_saved(candidate, active, holdout):
     """Per holdout example, how much lower the candidate's log-loss is than the active model's."""
-    return item_losses(active, *_pair(holdout)) - item_losses(candidate, *_pair(holdout))
+    return item_losses(active, *holdout) - item_losses(candidate, *holdout)
 
 
 def _accuracy_score(metrics):
@@ -61,8 +57,8 @@ def _accuracy_score(metrics):
 
 
 def _batch_helps(with_batch, without_batch, holdout):
-    """Auto-labelled data can hurt: (keep it?, why), from both models on the holdout."""
-    with_metrics, without_metrics = _score(with_batch, holdout), _score(without_batch, holdout)
+    """Auto-labelled data can hurt: (keep it?, why), from both models on the holdout (vectors, triplets)."""
+    with_metrics, without_metrics = evaluate(with_batch, *holdout), evaluate(without_batch, *holdout)
     if with_metrics is None:
         return True, "batch data kept: no holdout to compare"
     if _accuracy_score(with_metrics) >= _accuracy_score(without_metrics):
@@ -70,14 +66,14 @@ def _batch_helps(with_batch, without_batch, holdout):
     return False, "batch data left out: the model was better without it"
 
 
-def _train_heads(merged, progress):
+def _train_heads(merged, holdout, progress):
     """(heads, examples trained on, what was decided about the batch data)."""
     heads = _train(merged.train, progress, 10, 60)
     human = [e for e in merged.train if e.source in HUMAN_SOURCES]
     if len(human) == len(merged.train) or not human:
         return heads, merged.train, "no batch data"
     without = _train(human, progress, 60, 85)
-    keep, note = _batch_helps(heads, without, merged.holdout)
+    keep, note = _batch_helps(heads, without, holdout)
     return (heads, merged.train, note) if keep else (without, human, note)
 
 
@@ -92,23 +88,24 @@ def train_and_decide(run, progress):
     ensure_embeddings(merged.train + merged.holdout)
     pairs, shown = near_duplicates(merged.train + merged.holdout, settings.SECONDMIND_NEAR_DUPLICATE_SIMILARITY)
     started = time.monotonic()
-    blind, blind_trained_on, batch_note = _train_heads(merged, progress)
+    holdout = _pair(merged.holdout)
+    blind, blind_trained_on, batch_note = _train_heads(merged, holdout, progress)
     # Served heads learn every human label; promotion compares the blind ones, which never saw the holdout.
     trained_on = blind_trained_on + merged.holdout
     heads = _train(trained_on, progress, 85, 90) if merged.holdout else blind
     train_seconds = time.monotonic() - started
 
     progress("evaluating", 90)
-    candidate_metrics = _score(blind, merged.holdout)
+    candidate_metrics = evaluate(blind, *holdout)
     progress("certifying the gate", 93)
     human_train = [e for e in blind_trained_on if e.source in HUMAN_SOURCES]
     auto_train = [e for e in blind_trained_on if e.source not in HUMAN_SOURCES]
-    gate = calibrate(blind, _pair(merged.holdout), _pair(human_train), _pair(auto_train),
+    gate = calibrate(blind, holdout, _pair(human_train), _pair(auto_train),
                      settings.SECONDMIND_AUTO_PRECISION_TARGET, settings.SECONDMIND_CERTIFY_STEP,
                      settings.SECONDMIND_GATE_SCOPE_SIMILARITY, settings.SECONDMIND_CERTIFY_CONFIDENCE)
     active = active_version()
     active_blind = load_heads(active, blind=True) if active else None
-    active_metrics = _score(active_blind, merged.holdout) if active else None
+    active_metrics = evaluate(active_blind, *holdout) if active else None
     version = register(
         heads,
         ENCODER_NAME,
@@ -119,7 +116,7 @@ def train_and_decide(run, progress):
         blind=blind if merged.holdout else None,
     )
     promote, reason = decide(candidate_metrics, active_metrics,
-                             _loss_saved(blind, active_blind, merged.holdout) if active else None)
+                             _loss_saved(blind, active_blind, holdout) if active else None)
     if promote:
         activate(version)
     elif active is not None:
