@@ -71,6 +71,8 @@ class Plan:
     stream: list
     budget: float
     chunk: int
+    outside: list  # prompts from outside every intent in the train file
+    outside_vectors: np.ndarray
 
 
 class LoopSimulation:
@@ -97,7 +99,7 @@ class LoopSimulation:
             for i in self.plan.stream[start:start + self.plan.chunk]:
                 self.send(i)
             self.review()
-        return self.result()
+        return {**self.result(), "out_of_scope": self.probe_outside() if self.plan.outside else None}
 
     def send(self, i):
         record = self.plan.train[i]
@@ -141,6 +143,19 @@ class LoopSimulation:
     def score_active(self):
         return test_scores(load_heads(active_version()), self.plan.test_vectors, self.plan.test)
 
+    def probe_outside(self):
+        """The final model and gate on prompts from outside every known intent: how many of them it
+        would have labelled, whole or per head, without a person."""
+        counts = {"prompts": len(self.plan.outside), "auto_accepted": 0, "auto_labelled": 0,
+                  "heads": dict.fromkeys(HEADS, 0)}
+        for prompt, vector in zip(self.plan.outside, self.plan.outside_vectors):
+            interaction = classify(prompt, source="simulation", embedding=vector)
+            counts["auto_accepted"] += interaction.verdict == Verdict.ACCEPTED
+            counts["auto_labelled"] += bool(interaction.auto_labelled)
+            for head in interaction.auto_labelled:
+                counts["heads"][head] += 1
+        return counts
+
     def result(self):
         return {
             "steps": self.steps,
@@ -170,8 +185,17 @@ def ratio(counts):
     return counts["correct"] / counts["labelled"] if counts["labelled"] else None
 
 
-def make_plan(train_path, test_path, seed_size, budget, chunk, vectors, random_seed=0):
+def read_prompts(path):
+    with open(path, encoding="utf-8") as lines:
+        return [line.strip() for line in lines if line.strip()]
+
+
+def make_plan(train_path, test_path, seed_size, budget, chunk, embed, random_seed=0, outside_path=None):
+    """`embed(texts)`: their vectors; every prompt of the files is embedded once, here."""
     train, test = read_triplets(train_path), read_triplets(test_path)
+    outside = read_prompts(outside_path) if outside_path else []
     seed, stream = stratified_seed(train, seed_size, random.Random(random_seed))
-    train_vectors, test_vectors = vectors(train, test)
-    return Plan(train, test, train_vectors, test_vectors, seed, stream, budget, chunk)
+    vectors = embed([r["prompt"] for r in train] + [r["prompt"] for r in test] + outside)
+    ends = np.cumsum([len(train), len(test)])
+    return Plan(train, test, vectors[:ends[0]], vectors[ends[0]:ends[1]], seed, stream, budget, chunk,
+                outside, vectors[ends[1]:])

@@ -5,6 +5,8 @@ import json
 import pytest
 from django.core.management import call_command
 
+from tests.test_out_of_scope import OUT_OF_SCOPE
+
 STEP_FIELDS = {"prompts_seen", "human_labels", "auto_accepted", "auto_correct", "auto_labels", "active_version", "promoted", "test"}
 TEST_FIELDS = {"subject", "action", "category", "exact"}
 
@@ -14,9 +16,10 @@ def result(hwu64, tmp_path_factory, django_db_blocker):
     work = tmp_path_factory.mktemp("simulation")
     lines = (hwu64 / "train.jsonl").read_text(encoding="utf-8").splitlines()
     (work / "train.jsonl").write_text("\n".join(lines[:1500]) + "\n", encoding="utf-8")
+    (work / "outside.txt").write_text("\n".join(OUT_OF_SCOPE) + "\n", encoding="utf-8")
     with django_db_blocker.unblock():  # the command itself never touches this database: it runs its own
         call_command("simulate_loop", train=str(work / "train.jsonl"), test=str(hwu64 / "test.jsonl"),
-                     chunk=250,
+                     chunk=250, out_of_scope=str(work / "outside.txt"),
                      review_budget=0.1, json_out=str(work / "out.json"), plot=str(work / "curve.png"))
     assert (work / "curve.png").stat().st_size > 10000
     return json.loads((work / "out.json").read_text())
@@ -49,3 +52,10 @@ def test_it_reports_how_many_labels_each_head_got_without_a_person_and_how_many_
         assert 0 <= counts["correct"] <= counts["labelled"] <= result["prompts_seen"]
     for head, counts in result["steps"][-1]["auto_labels"].items():
         assert counts["labelled"] <= result["auto_labels"][head]["labelled"]
+
+
+def test_it_reports_what_the_final_gate_did_with_out_of_scope_prompts(result):
+    outside = result["out_of_scope"]
+    assert outside["prompts"] == len(OUT_OF_SCOPE)
+    assert set(outside["heads"]) == TEST_FIELDS - {"exact"}
+    assert 0 <= outside["auto_accepted"] <= outside["auto_labelled"] <= outside["prompts"]

@@ -36,6 +36,9 @@ class Command(BaseCommand):
                             help="new examples per retrain (default: the review budget of one chunk)")
         parser.add_argument("--limit", type=int, default=None, help="stream only the first N prompts")
         parser.add_argument("--random-seed", type=int, default=0)
+        parser.add_argument("--out-of-scope", help="a text file of prompts, one per line, from outside every intent "
+                            "of the train file: the final model and gate classify them, and the JSON's "
+                            "`out_of_scope` says how many were labelled without a person")
         parser.add_argument("--json", dest="json_out")
         parser.add_argument("--plot")
         parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
@@ -57,21 +60,21 @@ class Command(BaseCommand):
             self.stdout.write(f"Wrote {options['plot']}")
 
     def run_parent(self, work, options):
-        def vectors(train, test):
-            self.stderr.write(f"Embedding {len(train) + len(test)} prompts once...")
-            return embed([r["prompt"] for r in train]), embed([r["prompt"] for r in test])
+        def embed_once(texts):
+            self.stderr.write(f"Embedding {len(texts)} prompts once...")
+            return embed(texts)
 
         try:
             plan = make_plan(options["train"], options["test"], options["seed_size"], options["review_budget"],
-                             options["chunk"], vectors, options["random_seed"])
+                             options["chunk"], embed_once, options["random_seed"], options["out_of_scope"])
         except (OSError, ValueError) as error:
             raise CommandError(str(error)) from None
         if options["limit"]:
             plan.stream = plan.stream[: options["limit"]]
-        np.savez(work / "vectors.npz", train=plan.train_vectors, test=plan.test_vectors)
+        np.savez(work / "vectors.npz", train=plan.train_vectors, test=plan.test_vectors, outside=plan.outside_vectors)
         (work / "plan.json").write_text(json.dumps({
             "train": plan.train, "test": plan.test, "seed": plan.seed, "stream": plan.stream,
-            "budget": plan.budget, "chunk": plan.chunk}))
+            "budget": plan.budget, "chunk": plan.chunk, "outside": plan.outside}))
         threshold = options["retrain_threshold"] or max(1, int(plan.budget * plan.chunk))
         children = [self.spawn(mode, work, position, threshold) for position, mode in enumerate(MODES)]
         full = full_supervision(plan.train_vectors, plan.train, plan.test_vectors, plan.test)
@@ -109,7 +112,7 @@ class Command(BaseCommand):
         saved = json.loads((work / "plan.json").read_text())
         vectors = np.load(work / "vectors.npz")
         plan = Plan(saved["train"], saved["test"], vectors["train"], vectors["test"], saved["seed"],
-                    saved["stream"], saved["budget"], saved["chunk"])
+                    saved["stream"], saved["budget"], saved["chunk"], saved["outside"], vectors["outside"])
         position = int(os.environ.get("SECONDMIND_SIM_POSITION", "0"))
         with tqdm(total=len(plan.stream), desc=mode, position=position, file=sys.stderr, leave=True) as bar:
             result = LoopSimulation(plan, progress=bar.update).run()
@@ -140,6 +143,10 @@ class Command(BaseCommand):
         for head, counts in result["auto_labels"].items():
             precision = "—" if counts["precision"] is None else f"{counts['precision']:.3f}"
             self.stdout.write(f"| {head} | {counts['labelled']} | {counts['correct']} | {precision} |")
+        if outside := result["out_of_scope"]:
+            heads = ", ".join(f"{head} {n}" for head, n in outside["heads"].items())
+            self.stdout.write(f"\nOut of scope: {outside['prompts']} prompts, {outside['auto_accepted']} auto-accepted, "
+                              f"{outside['auto_labelled']} with a head labelled without a person ({heads}).")
 
 
 def plot(result, path):
