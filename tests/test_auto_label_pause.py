@@ -6,7 +6,7 @@ from interactions.classify import classify
 from interactions.models import Review
 from interactions.reviews import decide
 
-PROMPTS = ["Find my notes about the kubernetes migration", "Summarise the meeting about the budget"]
+PROMPTS = ["Find my notes about the kubernetes upgrade", "Summarise the meeting about the budget"]
 
 
 def another_category(version, interaction):

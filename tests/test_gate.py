@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from interactions.gate import judge
+from training.datasets import in_holdout_region
 from training.detector import Prediction
+from training.models import normalize_prompt
 
 CONFIDENT = {"subject": 0.95, "action": 0.97, "category": 0.99}
 CERTIFIED = {"threshold": 2.0, "scope": 0.6}
@@ -137,3 +139,21 @@ def test_an_out_of_scope_prompt_gets_no_auto_label_at_all():
     sure = {"subject": 50.0, "action": 50.0, "category": 50.0}
     verdict = judge("find my notes about kubernetes", prediction(similarity=0.59, gate=HEAD_CERTIFIED, head_sureness=sure))
     assert (verdict.decision, verdict.reasons, verdict.auto_heads) == ("review", ["out_of_scope"], ())
+
+
+def holdout_prompt():
+    """A prompt in the holdout region: the training runs score on its label and never train on it."""
+    prompts = (f"find my notes about topic {i}" for i in range(100))
+    return next(p for p in prompts if in_holdout_region(normalize_prompt(p)))
+
+
+def test_a_prompt_in_the_holdout_region_goes_to_a_person_however_sure():
+    everything_certified = {**HEAD_CERTIFIED, "threshold": 2.0}
+    sure = {"subject": 50.0, "action": 50.0, "category": 50.0}
+    verdict = judge(holdout_prompt(), prediction(sureness=50.0, gate=everything_certified, head_sureness=sure))
+    assert (verdict.decision, verdict.reasons, verdict.auto_heads) == ("review", ["holdout_sample"], ())
+
+
+def test_the_holdout_region_is_decided_on_the_normalized_prompt():
+    verdict = judge("  " + holdout_prompt().upper() + " ", prediction(sureness=50.0, gate=CERTIFIED))
+    assert verdict.reasons == ["holdout_sample"]

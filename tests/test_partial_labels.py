@@ -16,7 +16,7 @@ from training.evaluation import evaluate
 from training.models import HEADS, Example, Source
 from training.trainer import Trainer
 
-PROMPT = "Find my notes about the kubernetes migration"
+PROMPT = "Find my notes about the kubernetes upgrade"  # outside the holdout region, like most traffic
 
 
 def test_a_certified_head_is_auto_labelled_while_the_triplet_waits_for_a_person(category_certified):

@@ -28,6 +28,6 @@ def promotion_confidence_is_a_probability_to_beat(app_configs, **kwargs):
     effect = "promotes candidates that are more likely worse" if confidence < 0.5 else "never promotes anything"
     return [Warning(
         f"SECONDMIND_PROMOTION_CONFIDENCE={confidence} {effect}.",
-        hint="Set it between 0.5 (any lower holdout log-loss) and 1; the default is 0.84.",
+        hint="Set it between 0.5 (any lower holdout log-loss) and 1; the default is 0.95.",
         id="secondmind.W002",
     )]
