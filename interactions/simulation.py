@@ -4,6 +4,7 @@ threshold trigger retrains, the real promotion rule decides, and the active mode
 set the loop never sees."""
 
 import json
+import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -57,6 +58,20 @@ def test_scores(heads, vectors, records):
     return {**{head: round(metrics[head]["accuracy"], 4) for head in HEADS}, "exact": round(metrics["exact"], 4)}
 
 
+def exact_hits(heads, vectors, records):
+    """Per test prompt, whether the whole predicted triplet is right."""
+    predicted = heads.predict(vectors).per_head
+    return np.array([all(predicted[head][0][i] == r[head] for head in HEADS) for i, r in enumerate(records)])
+
+
+def sign_test(gained, lost):
+    """Two-sided p-value that a change with `gained` and `lost` test prompts is no change at all: the
+    prompts both models get right or wrong say nothing about which one is better."""
+    n = gained + lost
+    tail = sum(math.comb(n, k) for k in range(min(gained, lost) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
 def full_supervision(vectors, records, test_vectors, test_records):
     return test_scores(Trainer(vectors, records).train(), test_vectors, test_records)
 
@@ -89,6 +104,7 @@ class LoopSimulation:
         self.head_labels = {head: {"labelled": 0, "correct": 0} for head in HEADS}
         self.last_run = 0
         self.gold = {}
+        self.active = None  # (number, test scores, per-prompt hits) of the active version last scored
 
     def run(self):
         seed_lines = [json.dumps(self.plan.train[i]) for i in self.plan.seed]
@@ -130,18 +146,33 @@ class LoopSimulation:
             self.last_run = run.pk
             if run.status != TrainingRun.Status.SUCCEEDED:
                 continue
+            test, change = self.score_active()
             self.steps.append({
                 "prompts_seen": self.seen, "human_labels": self.human_labels,
                 "auto_accepted": self.auto_accepted, "auto_correct": self.auto_correct,
                 "auto_labels": {head: dict(counts) for head, counts in self.head_labels.items()},
                 "trained_version": run.version.number, "active_version": active_version().number,
                 "promoted": bool(run.promoted), "decision": run.decision, "batch": run.summary.get("batch"),
-                "test": self.score_active(),
+                "test": test, "test_change": change,
                 "gate": step_gate(run.version.metrics.get("gate", {})),
             })
 
     def score_active(self):
-        return test_scores(load_heads(active_version()), self.plan.test_vectors, self.plan.test)
+        """The active version's test scores, and when it replaced the version scored before, how many
+        test prompts it got right that its predecessor got wrong and the other way round."""
+        version = active_version()
+        if self.active and self.active[0] == version.number:
+            return self.active[1], None
+        heads = load_heads(version)
+        test = test_scores(heads, self.plan.test_vectors, self.plan.test)
+        hits = exact_hits(heads, self.plan.test_vectors, self.plan.test)
+        change = None
+        if self.active:
+            gained, lost = int((hits & ~self.active[2]).sum()), int((~hits & self.active[2]).sum())
+            change = {"from_version": self.active[0], "gained": gained, "lost": lost,
+                      "p_value": round(sign_test(gained, lost), 4)}
+        self.active = (version.number, test, hits)
+        return test, change
 
     def probe_outside(self):
         """The final model and gate on prompts from outside every known intent: how many of them it
@@ -166,8 +197,20 @@ class LoopSimulation:
             "auto_precision": self.auto_correct / self.auto_accepted if self.auto_accepted else None,
             "auto_labels": {head: {**counts, "precision": ratio(counts)} for head, counts in self.head_labels.items()},
             "auto_label_precision": ratio(all_heads(self.head_labels)),
-            "final": self.score_active(),
+            "final": self.score_active()[0],
+            "largest_drop": largest_drop(self.steps),
         }
+
+
+def largest_drop(steps):
+    """The promotion that lost the most exact-triplet accuracy on test, in points, with the test prompts
+    it gained and lost; None when no promotion lost any."""
+    drops = [(round(100 * (before["test"]["exact"] - after["test"]["exact"]), 2), after)
+             for before, after in zip(steps, steps[1:]) if after["test_change"]]
+    points, step = max(drops, key=lambda drop: drop[0], default=(0, None))
+    if points <= 0:
+        return None
+    return {"points": points, "to_version": step["active_version"], **step["test_change"]}
 
 
 def step_gate(gate):

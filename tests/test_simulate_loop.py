@@ -5,6 +5,7 @@ import json
 import pytest
 from django.core.management import call_command
 
+from interactions.simulation import sign_test
 from tests.test_out_of_scope import OUT_OF_SCOPE
 
 STEP_FIELDS = {"prompts_seen", "human_labels", "auto_accepted", "auto_correct", "auto_labels", "active_version", "promoted", "test"}
@@ -44,6 +45,28 @@ def test_it_reports_the_baselines_and_the_final_model(result):
 def test_the_active_model_never_gets_worse_than_its_predecessor(result):
     scores = [step["test"]["exact"] for step in result["steps"]]
     assert all(later >= earlier - 0.005 for earlier, later in zip(scores, scores[1:])), scores
+
+
+def test_it_explains_each_promotion_by_the_test_prompts_gained_and_lost(result, hwu64):
+    test_size = len((hwu64 / "test.jsonl").read_text(encoding="utf-8").splitlines())
+    promotions = [(before, after) for before, after in zip(result["steps"], result["steps"][1:])
+                  if after["active_version"] != before["active_version"]]
+    assert promotions
+    for before, after in promotions:
+        change = after["test_change"]
+        assert change["from_version"] == before["active_version"]
+        net = round((after["test"]["exact"] - before["test"]["exact"]) * test_size)
+        assert change["gained"] - change["lost"] == net
+        assert 0 < change["p_value"] <= 1
+    kept = [after for before, after in zip(result["steps"], result["steps"][1:])
+            if after["active_version"] == before["active_version"]]
+    assert all(step["test_change"] is None for step in kept)
+
+
+def test_a_change_as_often_right_as_wrong_is_no_evidence_of_either():
+    assert sign_test(6, 6) == 1.0
+    assert sign_test(10, 0) == sign_test(0, 10) == 2 / 2 ** 10
+    assert sign_test(0, 0) == 1.0
 
 
 def test_it_reports_how_many_labels_each_head_got_without_a_person_and_how_many_were_right(result):

@@ -143,6 +143,12 @@ class Command(BaseCommand):
         for head, counts in result["auto_labels"].items():
             precision = "—" if counts["precision"] is None else f"{counts['precision']:.3f}"
             self.stdout.write(f"| {head} | {counts['labelled']} | {counts['correct']} | {precision} |")
+        if drop := result["largest_drop"]:
+            self.stdout.write(f"\nLargest drop: {drop['points']:.2f} points, v{drop['from_version']} to v{drop['to_version']}: "
+                              f"{drop['gained']} test prompts gained, {drop['lost']} lost "
+                              f"(sign test p = {drop['p_value']:.2f}).")
+        else:
+            self.stdout.write("\nNo promotion lowered the exact accuracy on test.")
         if outside := result["out_of_scope"]:
             heads = ", ".join(f"{head} {n}" for head, n in outside["heads"].items())
             self.stdout.write(f"\nOut of scope: {outside['prompts']} prompts, {outside['auto_accepted']} auto-accepted, "
