@@ -13,13 +13,14 @@ from training.models import HEADS, Source, normalize_prompt
 
 from .gate import judge
 from .models import Interaction, Review, Verdict
+from .rejections import rejected_prompts
 
 
 def classify(prompt, context=None, user=None, source="api", embedding=None):
     """`embedding`: the prompt's vector when the caller already has it (a batch of many prompts)."""
     started = time.perf_counter()
     prediction = detector.predict(prompt) if embedding is None else detector.predict_embedding(embedding)
-    verdict = judge(prompt, prediction)
+    verdict = judge(prompt, prediction, rejected_prompts.nearest_similarity(prediction.embedding))
     latency_ms = (time.perf_counter() - started) * 1000
     with transaction.atomic():
         interaction = Interaction.objects.create(

@@ -48,8 +48,9 @@ def thresholds():
     }
 
 
-def judge(prompt, prediction):
-    """The verdict for a prompt and the model's prediction of it, with reason codes."""
+def judge(prompt, prediction, rejected_similarity=None):
+    """The verdict for a prompt and the model's prediction of it, with reason codes;
+    `rejected_similarity`: of the most similar prompt people rejected, None while they rejected none."""
     used = thresholds()
     if noise := noise_reasons(prompt):
         return GateVerdict(Verdict.REJECTED, noise, used)
@@ -68,7 +69,7 @@ def judge(prompt, prediction):
         # never trained on, so a label without a person would teach nothing; and a person labelling
         # a random share of all these prompts, sure ones included, keeps the holdout a sample of the traffic
         return GateVerdict(Verdict.REVIEW, ["holdout_sample"], used)
-    return certified_verdict(prediction, used)
+    return certified_verdict(prediction, used, rejected_similarity)
 
 
 def certified_heads(prediction, gate):
@@ -81,18 +82,22 @@ def certified_heads(prediction, gate):
     )
 
 
-def certified_verdict(prediction, used):
+def certified_verdict(prediction, used, rejected_similarity=None):
     """Accepted when the triplet's sureness reaches the threshold certified for this model version;
     otherwise a person decides, and the heads that reach their own certified threshold are
     auto-labelled meanwhile. A head paused for this version (people corrected its labels) is never
-    labelled without a person, alone or in a triplet."""
+    labelled without a person, alone or in a triplet. Nor is a prompt at least as similar to one people
+    rejected as to any human-labelled example: the certificate's evidence never covered what people
+    turned away."""
     gate = prediction.gate
     paused = gate.get("paused") or []
     used = {**used, "certified_threshold": gate.get("threshold"), "scope": gate.get("scope"),
             "certified_head_thresholds": {h: c.get("threshold") for h, c in (gate.get("heads") or {}).items()},
-            "paused_heads": paused}
+            "paused_heads": paused, "nearest_rejected": rejected_similarity}
     if gate.get("scope") is not None and prediction.neighbour_similarity < gate["scope"]:
         return GateVerdict(Verdict.REVIEW, ["out_of_scope"], used)
+    if rejected_similarity is not None and rejected_similarity >= prediction.neighbour_similarity:
+        return GateVerdict(Verdict.REVIEW, ["near_rejected"], used)
     if gate.get("threshold") is None:
         reasons = ["not_certified"]
     elif prediction.sureness < gate["threshold"]:

@@ -7,7 +7,7 @@ import json
 import math
 import random
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -86,8 +86,11 @@ class Plan:
     stream: list
     budget: float
     chunk: int
-    outside: list  # prompts from outside every intent in the train file
+    outside: list  # prompts from outside every intent in the train file, classified after the stream
     outside_vectors: np.ndarray
+    # prompts from outside every intent mixed into the stream: stream entry len(train) + j is strays[j]
+    strays: list = field(default_factory=list)
+    stray_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
 
 
 class LoopSimulation:
@@ -105,6 +108,7 @@ class LoopSimulation:
         self.last_run = 0
         self.gold = {}
         self.active = None  # (number, test scores, per-prompt hits) of the active version last scored
+        self.strays_counts = {**outside_counts(), "rejected": 0}
 
     def run(self):
         seed_lines = [json.dumps(self.plan.train[i]) for i in self.plan.seed]
@@ -115,12 +119,20 @@ class LoopSimulation:
             for i in self.plan.stream[start:start + self.plan.chunk]:
                 self.send(i)
             self.review()
-        return {**self.result(), "out_of_scope": self.probe_outside() if self.plan.outside else None}
+        return {**self.result(), "out_of_scope": self.probe_outside() if self.plan.outside else None,
+                "out_of_scope_traffic": self.strays_counts if self.plan.strays else None}
 
     def send(self, i):
-        record = self.plan.train[i]
-        interaction = classify(record["prompt"], source="simulation", embedding=self.plan.train_vectors[i])
-        self.gold[interaction.pk] = {head: record[head] for head in HEADS}
+        """Classify stream entry `i`; its gold triplet is None for a stray, which the reviewer rejects."""
+        if i < len(self.plan.train):
+            record = self.plan.train[i]
+            interaction = classify(record["prompt"], source="simulation", embedding=self.plan.train_vectors[i])
+            self.gold[interaction.pk] = {head: record[head] for head in HEADS}
+        else:
+            j = i - len(self.plan.train)
+            interaction = classify(self.plan.strays[j], source="simulation", embedding=self.plan.stray_vectors[j])
+            self.gold[interaction.pk] = dict.fromkeys(HEADS)
+            self.count_stray(interaction)
         self.seen += 1
         if interaction.verdict == Verdict.ACCEPTED:
             self.auto_accepted += 1
@@ -136,8 +148,12 @@ class LoopSimulation:
         allowance = int(self.plan.budget * self.seen) - self.human_labels
         for interaction in list(queue()[:max(allowance, 0)]):
             gold = self.gold[interaction.pk]
-            same = interaction.triplet == gold
-            decide(interaction.pk, None, Review.Decision.APPROVED if same else Review.Decision.OVERRIDDEN, gold)
+            if gold == dict.fromkeys(HEADS):
+                decide(interaction.pk, None, Review.Decision.REJECTED)
+                self.strays_counts["rejected"] += 1
+            else:
+                same = interaction.triplet == gold
+                decide(interaction.pk, None, Review.Decision.APPROVED if same else Review.Decision.OVERRIDDEN, gold)
             self.human_labels += 1
             self.record_new_runs()
 
@@ -174,17 +190,17 @@ class LoopSimulation:
         self.active = (version.number, test, hits)
         return test, change
 
+    def count_stray(self, interaction):
+        self.strays_counts["prompts"] += 1
+        count_labelled_without_a_person(self.strays_counts, interaction)
+
     def probe_outside(self):
         """The final model and gate on prompts from outside every known intent: how many of them it
         would have labelled, whole or per head, without a person."""
-        counts = {"prompts": len(self.plan.outside), "auto_accepted": 0, "auto_labelled": 0,
-                  "heads": dict.fromkeys(HEADS, 0)}
+        counts = outside_counts()
         for prompt, vector in zip(self.plan.outside, self.plan.outside_vectors):
-            interaction = classify(prompt, source="simulation", embedding=vector)
-            counts["auto_accepted"] += interaction.verdict == Verdict.ACCEPTED
-            counts["auto_labelled"] += bool(interaction.auto_labelled)
-            for head in interaction.auto_labelled:
-                counts["heads"][head] += 1
+            counts["prompts"] += 1
+            count_labelled_without_a_person(counts, classify(prompt, source="simulation", embedding=vector))
         return counts
 
     def result(self):
@@ -213,6 +229,17 @@ def largest_drop(steps):
     return {"points": points, "to_version": step["active_version"], **step["test_change"]}
 
 
+def outside_counts():
+    return {"prompts": 0, "auto_accepted": 0, "auto_labelled": 0, "heads": dict.fromkeys(HEADS, 0)}
+
+
+def count_labelled_without_a_person(counts, interaction):
+    counts["auto_accepted"] += interaction.verdict == Verdict.ACCEPTED
+    counts["auto_labelled"] += bool(interaction.auto_labelled)
+    for head in interaction.auto_labelled:
+        counts["heads"][head] += 1
+
+
 def step_gate(gate):
     """The certificate a run served with: whole-triplet and per-head thresholds, and its evidence."""
     return {"threshold": gate.get("threshold"), "evidence": gate.get("evidence"),
@@ -233,12 +260,23 @@ def read_prompts(path):
         return [line.strip() for line in lines if line.strip()]
 
 
-def make_plan(train_path, test_path, seed_size, budget, chunk, embed, random_seed=0, outside_path=None):
+def with_strays(stream, first, count, rng):
+    """The stream with entries first .. first + count - 1 inserted at random places, its order kept."""
+    stream = list(stream)
+    for entry in range(first, first + count):
+        stream.insert(rng.randrange(len(stream) + 1), entry)
+    return stream
+
+
+def make_plan(train_path, test_path, seed_size, budget, chunk, embed, random_seed=0, outside_path=None,
+              strays_path=None):
     """`embed(texts)`: their vectors; every prompt of the files is embedded once, here."""
     train, test = read_triplets(train_path), read_triplets(test_path)
     outside = read_prompts(outside_path) if outside_path else []
+    strays = read_prompts(strays_path) if strays_path else []
     seed, stream = stratified_seed(train, seed_size, random.Random(random_seed))
-    vectors = embed([r["prompt"] for r in train] + [r["prompt"] for r in test] + outside)
-    ends = np.cumsum([len(train), len(test)])
+    stream = with_strays(stream, len(train), len(strays), random.Random(f"strays-{random_seed}"))
+    vectors = embed([r["prompt"] for r in train] + [r["prompt"] for r in test] + outside + strays)
+    ends = np.cumsum([len(train), len(test), len(outside)])
     return Plan(train, test, vectors[:ends[0]], vectors[ends[0]:ends[1]], seed, stream, budget, chunk,
-                outside, vectors[ends[1]:])
+                outside, vectors[ends[1]:ends[2]], strays, vectors[ends[2]:])

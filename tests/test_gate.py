@@ -157,3 +157,16 @@ def test_a_prompt_in_the_holdout_region_goes_to_a_person_however_sure():
 def test_the_holdout_region_is_decided_on_the_normalized_prompt():
     verdict = judge("  " + holdout_prompt().upper() + " ", prediction(sureness=50.0, gate=CERTIFIED))
     assert verdict.reasons == ["holdout_sample"]
+
+
+def test_a_prompt_as_similar_to_a_rejected_prompt_as_to_any_labelled_one_goes_to_a_person():
+    sure = {"subject": 50.0, "action": 50.0, "category": 50.0}
+    verdict = judge("find my notes about kubernetes", prediction(similarity=0.8, gate=HEAD_CERTIFIED, head_sureness=sure),
+                    rejected_similarity=0.8)
+    assert (verdict.decision, verdict.reasons, verdict.auto_heads) == ("review", ["near_rejected"], ())
+
+
+def test_a_rejected_prompt_less_similar_than_a_labelled_example_changes_nothing():
+    verdict = judge("find my notes about kubernetes", prediction(similarity=0.8, sureness=50.0, gate=CERTIFIED),
+                    rejected_similarity=0.79)
+    assert (verdict.decision, verdict.reasons) == ("accepted", ["certified"])

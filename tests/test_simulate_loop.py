@@ -1,15 +1,29 @@
 """`manage.py simulate_loop` on a slice of HWU64: the JSON a user reads, and a loop that never regresses."""
 
 import json
+import random
 
 import pytest
 from django.core.management import call_command
 
-from interactions.simulation import sign_test
+from interactions.simulation import sign_test, with_strays
 from tests.test_out_of_scope import OUT_OF_SCOPE
 
 STEP_FIELDS = {"prompts_seen", "human_labels", "auto_accepted", "auto_correct", "auto_labels", "active_version", "promoted", "test"}
 TEST_FIELDS = {"subject", "action", "category", "exact"}
+# traffic from outside HWU64's intents, as a real assistant gets it
+STRAYS = [
+    "merge the feature branch and fix the conflicts", "why is my laptop fan so loud when idle",
+    "translate this contract clause into legal german", "compile the kernel with debug symbols",
+    "what is a good name for a pet tortoise", "review my cover letter for a data engineer role",
+    "optimise this sql query that joins five tables", "how many calories does rock climbing burn",
+    "generate an invoice for the consulting work in march", "convert this csv file into parquet",
+    "is it legal to fly a drone over a national park", "set up two factor auth for the build server",
+    "sketch a logo for a bakery called crumbs", "what does the error segmentation fault mean",
+    "draft the terms of service for a mobile game", "plan a curriculum for learning rust in a month",
+    "rotate the api keys of the payment provider", "what is the capital gains tax on crypto",
+    "benchmark the new gpu against the old one", "write a haiku about garbage collection",
+]
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +32,10 @@ def result(hwu64, tmp_path_factory, django_db_blocker):
     lines = (hwu64 / "train.jsonl").read_text(encoding="utf-8").splitlines()
     (work / "train.jsonl").write_text("\n".join(lines[:1500]) + "\n", encoding="utf-8")
     (work / "outside.txt").write_text("\n".join(OUT_OF_SCOPE) + "\n", encoding="utf-8")
+    (work / "strays.txt").write_text("\n".join(STRAYS) + "\n", encoding="utf-8")
     with django_db_blocker.unblock():  # the command itself never touches this database: it runs its own
         call_command("simulate_loop", train=str(work / "train.jsonl"), test=str(hwu64 / "test.jsonl"),
-                     chunk=250, out_of_scope=str(work / "outside.txt"),
+                     chunk=250, out_of_scope=str(work / "outside.txt"), out_of_scope_traffic=str(work / "strays.txt"),
                      review_budget=0.1, json_out=str(work / "out.json"), plot=str(work / "curve.png"))
     assert (work / "curve.png").stat().st_size > 10000
     return json.loads((work / "out.json").read_text())
@@ -82,3 +97,17 @@ def test_it_reports_what_the_final_gate_did_with_out_of_scope_prompts(result):
     assert outside["prompts"] == len(OUT_OF_SCOPE)
     assert set(outside["heads"]) == TEST_FIELDS - {"exact"}
     assert 0 <= outside["auto_accepted"] <= outside["auto_labelled"] <= outside["prompts"]
+
+
+def test_the_reviewer_rejects_out_of_scope_traffic_and_the_report_counts_it(result):
+    strays = result["out_of_scope_traffic"]
+    assert strays["prompts"] == len(STRAYS)
+    assert strays["rejected"] >= 1
+    assert strays["rejected"] + strays["auto_accepted"] <= strays["prompts"]
+    assert result["prompts_seen"] == 1500 - 50 + len(STRAYS)
+
+
+def test_out_of_scope_traffic_joins_the_stream_without_reordering_it():
+    stream = with_strays([5, 3, 9, 1], 10, 3, random.Random(0))
+    assert sorted(stream) == [1, 3, 5, 9, 10, 11, 12]
+    assert [i for i in stream if i < 10] == [5, 3, 9, 1]

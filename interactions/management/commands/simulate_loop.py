@@ -39,6 +39,9 @@ class Command(BaseCommand):
         parser.add_argument("--out-of-scope", help="a text file of prompts, one per line, from outside every intent "
                             "of the train file: the final model and gate classify them, and the JSON's "
                             "`out_of_scope` says how many were labelled without a person")
+        parser.add_argument("--out-of-scope-traffic", help="a text file of prompts, one per line, from outside every "
+                            "intent: mixed into the stream at random places, rejected by the reviewer who reaches "
+                            "them, and wrong if labelled without a person; `out_of_scope_traffic` counts them")
         parser.add_argument("--json", dest="json_out")
         parser.add_argument("--plot")
         parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
@@ -66,15 +69,17 @@ class Command(BaseCommand):
 
         try:
             plan = make_plan(options["train"], options["test"], options["seed_size"], options["review_budget"],
-                             options["chunk"], embed_once, options["random_seed"], options["out_of_scope"])
+                             options["chunk"], embed_once, options["random_seed"], options["out_of_scope"],
+                             options["out_of_scope_traffic"])
         except (OSError, ValueError) as error:
             raise CommandError(str(error)) from None
         if options["limit"]:
             plan.stream = plan.stream[: options["limit"]]
-        np.savez(work / "vectors.npz", train=plan.train_vectors, test=plan.test_vectors, outside=plan.outside_vectors)
+        np.savez(work / "vectors.npz", train=plan.train_vectors, test=plan.test_vectors, outside=plan.outside_vectors,
+                 strays=plan.stray_vectors)
         (work / "plan.json").write_text(json.dumps({
             "train": plan.train, "test": plan.test, "seed": plan.seed, "stream": plan.stream,
-            "budget": plan.budget, "chunk": plan.chunk, "outside": plan.outside}))
+            "budget": plan.budget, "chunk": plan.chunk, "outside": plan.outside, "strays": plan.strays}))
         threshold = options["retrain_threshold"] or max(1, int(plan.budget * plan.chunk))
         children = [self.spawn(mode, work, position, threshold) for position, mode in enumerate(MODES)]
         full = full_supervision(plan.train_vectors, plan.train, plan.test_vectors, plan.test)
@@ -112,7 +117,8 @@ class Command(BaseCommand):
         saved = json.loads((work / "plan.json").read_text())
         vectors = np.load(work / "vectors.npz")
         plan = Plan(saved["train"], saved["test"], vectors["train"], vectors["test"], saved["seed"],
-                    saved["stream"], saved["budget"], saved["chunk"], saved["outside"], vectors["outside"])
+                    saved["stream"], saved["budget"], saved["chunk"], saved["outside"], vectors["outside"],
+                    saved["strays"], vectors["strays"])
         position = int(os.environ.get("SECONDMIND_SIM_POSITION", "0"))
         with tqdm(total=len(plan.stream), desc=mode, position=position, file=sys.stderr, leave=True) as bar:
             result = LoopSimulation(plan, progress=bar.update).run()
@@ -149,6 +155,10 @@ class Command(BaseCommand):
                               f"(sign test p = {drop['p_value']:.2f}).")
         else:
             self.stdout.write("\nNo promotion lowered the exact accuracy on test.")
+        if strays := result["out_of_scope_traffic"]:
+            self.stdout.write(f"\nOut-of-scope traffic: {strays['prompts']} prompts in the stream, {strays['rejected']} "
+                              f"rejected by the reviewer, {strays['auto_accepted']} auto-accepted, "
+                              f"{strays['auto_labelled']} with a head labelled without a person.")
         if outside := result["out_of_scope"]:
             heads = ", ".join(f"{head} {n}" for head, n in outside["heads"].items())
             self.stdout.write(f"\nOut of scope: {outside['prompts']} prompts, {outside['auto_accepted']} auto-accepted, "
