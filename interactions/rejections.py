@@ -13,21 +13,33 @@ def rejections():
 
 
 class RejectedPrompts:
-    """The vectors of the prompts people rejected, held in memory and reloaded when a rejection is added
-    or removed: one indexed query per call tells, so every web process follows the reviewers at once."""
+    """The prompts people rejected and their vectors, held in memory and reloaded when a rejection is
+    added or removed: one indexed query per call tells, so every web process follows the reviewers at once."""
 
     def __init__(self):
-        self._loaded = (None, matrix([]))
+        self._loaded = (None, [], matrix([]))
+
+    def _current(self):
+        key = tuple(rejections().aggregate(count=Count("pk"), last=Max("pk")).values())
+        if self._loaded[0] != key:
+            rejected = list(Interaction.objects.filter(reviews__in=rejections()).distinct().order_by("pk"))
+            # one reference swap: two requests loading at once do the same work, and either copy serves
+            self._loaded = (key, [i.prompt for i in rejected], matrix(rejected))
+        return self._loaded[1:]
 
     def nearest_similarity(self, embedding):
         """The similarity of the most similar rejected prompt, or None while people rejected none."""
-        key = tuple(rejections().aggregate(count=Count("pk"), last=Max("pk")).values())
-        loaded_key, vectors = self._loaded
-        if loaded_key != key:
-            vectors = matrix(list(Interaction.objects.filter(reviews__in=rejections()).distinct()))
-            # one reference swap: two requests loading at once do the same work, and either copy serves
-            self._loaded = (key, vectors)
+        _, vectors = self._current()
         return float((vectors @ embedding).max()) if len(vectors) else None
+
+    def most_similar(self, embedding):
+        """(prompt, similarity) of the most similar rejected prompt, or None while people rejected none."""
+        prompts, vectors = self._current()
+        if not prompts:
+            return None
+        similarities = vectors @ embedding
+        best = int(np.argmax(similarities))
+        return prompts[best], float(similarities[best])
 
 
 rejected_prompts = RejectedPrompts()

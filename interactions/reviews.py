@@ -11,6 +11,7 @@ from training.heads import UNKNOWN
 from training.models import HEADS, ModelVersion, Source
 
 from .models import Interaction, Review, Verdict
+from .rejections import rejected_prompts
 
 
 class AlreadyDecided(Exception):
@@ -36,10 +37,13 @@ def queue():
 
 
 def with_neighbours(interactions, k=3):
-    """Attach the nearest human-labelled examples to each interaction, for the reviewer to compare."""
+    """Attach the nearest human-labelled examples to each interaction, for the reviewer to compare, and
+    to those the gate held back as `near_rejected`, the rejected prompt they resemble."""
     interactions = list(interactions)
     for interaction, neighbours in zip(interactions, nearest_human_examples([i.vector() for i in interactions], k)):
         interaction.neighbours = neighbours
+        if "near_rejected" in interaction.reasons:
+            interaction.rejected_look_alike = rejected_prompts.most_similar(interaction.vector())
     return interactions
 
 

@@ -40,3 +40,11 @@ def test_a_withdrawn_rejection_stops_counting(category_certified, reviewer, sett
     reject(reviewer, settings, REJECTED)
     Review.objects.filter(decision=Review.Decision.REJECTED).delete()
     assert classify(LOOK_ALIKE).auto_labelled == ["category"]
+
+
+def test_the_review_page_shows_the_rejected_prompt_an_item_resembles(category_certified, reviewer, settings,
+                                                                     reviewer_client):
+    reject(reviewer, settings, REJECTED)
+    classify(LOOK_ALIKE)
+    html = reviewer_client.get("/review/").content.decode()
+    assert f"Like a prompt people rejected: “{REJECTED}”" in html
