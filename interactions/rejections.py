@@ -30,7 +30,8 @@ class RejectedPrompts:
     def nearest_similarity(self, embedding):
         """The similarity of the most similar rejected prompt, or None while people rejected none."""
         _, vectors = self._current()
-        return float((vectors @ embedding).max()) if len(vectors) else None
+        # rounded as the detector rounds the nearest labelled example's, so a tie stays a tie
+        return round(float((vectors @ embedding).max()), 4) if len(vectors) else None
 
     def most_similar(self, embedding):
         """(prompt, similarity) of the most similar rejected prompt, or None while people rejected none."""

@@ -7,7 +7,7 @@ import json
 import math
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -88,9 +88,8 @@ class Plan:
     chunk: int
     outside: list  # prompts from outside every intent in the train file, classified after the stream
     outside_vectors: np.ndarray
-    # prompts from outside every intent mixed into the stream: stream entry len(train) + j is strays[j]
-    strays: list = field(default_factory=list)
-    stray_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    strays: list  # prompts from outside every intent in the stream: entry len(train) + j is strays[j]
+    stray_vectors: np.ndarray
 
 
 class LoopSimulation:
@@ -132,7 +131,8 @@ class LoopSimulation:
             j = i - len(self.plan.train)
             interaction = classify(self.plan.strays[j], source="simulation", embedding=self.plan.stray_vectors[j])
             self.gold[interaction.pk] = dict.fromkeys(HEADS)
-            self.count_stray(interaction)
+            self.strays_counts["prompts"] += 1
+            count_labelled_without_a_person(self.strays_counts, interaction)
         self.seen += 1
         if interaction.verdict == Verdict.ACCEPTED:
             self.auto_accepted += 1
@@ -189,10 +189,6 @@ class LoopSimulation:
                       "p_value": round(sign_test(gained, lost), 4)}
         self.active = (version.number, test, hits)
         return test, change
-
-    def count_stray(self, interaction):
-        self.strays_counts["prompts"] += 1
-        count_labelled_without_a_person(self.strays_counts, interaction)
 
     def probe_outside(self):
         """The final model and gate on prompts from outside every known intent: how many of them it
