@@ -17,6 +17,10 @@ class RejectedPrompts:
     added or removed: one indexed query per call tells, so every web process follows the reviewers at once."""
 
     def __init__(self):
+        self.forget()
+
+    def forget(self):
+        """Drop the loaded prompts, as a fresh process starts."""
         self._loaded = (None, [], matrix([]))
 
     def _current(self):

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.test import Client
 
 from interactions.models import ApiToken
+from interactions.rejections import rejected_prompts
 from training.datasets import import_jsonl
 from training.detector import detector
 from training.models import Source, TrainingRun
@@ -42,9 +43,10 @@ def plain_static_files(settings):
 
 
 @pytest.fixture(autouse=True)
-def fresh_detector():
-    """Each test serves like a new process: versions are numbered anew per test database."""
+def fresh_process():
+    """Each test serves like a new process: versions and reviews are numbered anew per test database."""
     detector.forget()
+    rejected_prompts.forget()
 
 
 @pytest.fixture
