@@ -39,6 +39,7 @@ def classify(prompt, context=None, user=None, source="api", embedding=None):
             verdict=verdict.decision,
             reasons=verdict.reasons,
             auto_labelled=list(verdict.auto_heads),
+            would_label=list(verdict.would_label),
             thresholds=verdict.thresholds,
             **prediction.triplet,
         )

@@ -20,6 +20,7 @@ class GateVerdict:
     reasons: list
     thresholds: dict
     auto_heads: tuple = ()  # the heads whose predicted label joins the batch dataset
+    would_label: tuple = ()  # in the holdout region: the heads it would have labelled anywhere else
 
 
 def is_system_command(text):
@@ -65,11 +66,13 @@ def judge(prompt, prediction, rejected_similarity=None):
         if unsure:
             return GateVerdict(Verdict.REVIEW, [f"low_confidence_{head}" for head in unsure], used)
         return GateVerdict(Verdict.ACCEPTED, ["confident"], used, HEADS)
+    verdict = certified_verdict(prediction, used, rejected_similarity)
     if in_holdout_region(normalize_prompt(prompt)):
         # never trained on, so a label without a person would teach nothing; and a person labelling
-        # a random share of all these prompts, sure ones included, keeps the holdout a sample of the traffic
-        return GateVerdict(Verdict.REVIEW, ["holdout_sample"], used)
-    return certified_verdict(prediction, used, rejected_similarity)
+        # a random share of all these prompts, sure ones included, keeps the holdout a sample of the
+        # traffic, and checks what the gate would have labelled without the bias of choosing
+        return GateVerdict(Verdict.REVIEW, ["holdout_sample"], verdict.thresholds, would_label=verdict.auto_heads)
+    return verdict
 
 
 def certified_heads(prediction, gate):

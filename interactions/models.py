@@ -63,6 +63,11 @@ class Interaction(models.Model):
     auto_labelled = models.JSONField(
         default=list, blank=True, help_text="The heads the gate labelled without a person (all three when accepted)."
     )
+    would_label = models.JSONField(
+        default=list, blank=True,
+        help_text="In the holdout region, where a person decides every prompt: the heads the gate would have "
+                  "labelled elsewhere. The person's decision audits the certificate on a random sample.",
+    )
     audit = models.BooleanField(
         default=False, help_text="An auto-accepted item sampled for a person to check the auto-labels."
     )

@@ -79,7 +79,7 @@ def decide(interaction_id, reviewer, decision, changes=None):
         review = Review.objects.create(
             interaction=interaction, reviewer=reviewer, decision=decision, before=interaction.triplet, after=after
         )
-        if interaction.auto_labelled and interaction.model_version_id is not None:
+        if (interaction.auto_labelled or interaction.would_label) and interaction.model_version_id is not None:
             pause_corrected_heads(interaction.model_version_id)
         return review
 
@@ -88,23 +88,26 @@ def auto_label_precision():
     """{head: (share of its auto-labels a person kept, how many a person checked)}, for the heads with
     any checked. Every reviewed item that had auto-labels counts: the audit sample of accepted
     triplets and the partial auto-labels of items that went to review (a random sample in the default
-    queue order). A rejected prompt counts as wrong: its labels should not have been learned. Live:
+    queue order); and so do the heads the gate would have labelled in the holdout region, where a
+    person decides every prompt, sure ones included. A rejected prompt counts as wrong: its labels should not have been learned. Live:
     the latest `LIVE_ESTIMATE_REVIEWS` such reviews, so it follows the models now serving."""
     latest = checked_auto_labels().order_by("-pk")[:LIVE_ESTIMATE_REVIEWS]
     return {head: (kept / checked, checked) for head, (kept, checked) in kept_counts(latest).items()}
 
 
 def checked_auto_labels():
-    """Decisions on items that had auto-labels, as (before, after, auto-labelled heads)."""
-    reviews = Review.objects.exclude(decision=Review.Decision.FEEDBACK).exclude(interaction__auto_labelled=[])
-    return reviews.values_list("before", "after", "interaction__auto_labelled")
+    """Decisions on items that had auto-labels, or heads the gate would have labelled outside the
+    holdout region, as (before, after, those heads, these heads)."""
+    reviews = Review.objects.exclude(decision=Review.Decision.FEEDBACK).exclude(
+        interaction__auto_labelled=[], interaction__would_label=[])
+    return reviews.values_list("before", "after", "interaction__auto_labelled", "interaction__would_label")
 
 
 def kept_counts(decisions):
     """{head: (auto-labels a person kept, auto-labels a person checked)}; a rejected prompt kept none."""
     counts = {}
-    for before, after, heads in decisions:
-        for head in heads:
+    for before, after, labelled, would_label in decisions:
+        for head in labelled + would_label:
             kept, checked = counts.get(head, (0, 0))
             counts[head] = (kept + (after is not None and after[head] == before[head]), checked + 1)
     return counts

@@ -154,6 +154,13 @@ def test_a_prompt_in_the_holdout_region_goes_to_a_person_however_sure():
     assert (verdict.decision, verdict.reasons, verdict.auto_heads) == ("review", ["holdout_sample"], ())
 
 
+def test_in_the_holdout_region_the_gate_records_what_it_would_have_labelled_elsewhere():
+    sure = {"subject": 50.0, "action": 3.0, "category": 50.0}
+    verdict = judge(holdout_prompt(), prediction(gate=HEAD_CERTIFIED, head_sureness=sure))
+    assert (verdict.auto_heads, verdict.would_label) == ((), ("category",))
+    assert verdict.thresholds["certified_head_thresholds"]["category"] == 1.5
+
+
 def test_the_holdout_region_is_decided_on_the_normalized_prompt():
     verdict = judge("  " + holdout_prompt().upper() + " ", prediction(sureness=50.0, gate=CERTIFIED))
     assert verdict.reasons == ["holdout_sample"]

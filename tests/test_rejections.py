@@ -1,7 +1,7 @@
 """A prompt people rejected keeps its look-alikes from being labelled without a person."""
 
 from interactions.classify import classify
-from interactions.models import Review
+from interactions.models import Interaction, Review
 from interactions.reviews import decide
 
 REJECTED = "Find my notes about the kubernetes upgrade"
@@ -38,7 +38,7 @@ def test_an_approved_prompt_is_no_rejection(category_certified, reviewer, settin
 
 def test_a_withdrawn_rejection_stops_counting(category_certified, reviewer, settings):
     reject(reviewer, settings, REJECTED)
-    Review.objects.filter(decision=Review.Decision.REJECTED).delete()
+    Interaction.objects.filter(reviews__decision=Review.Decision.REJECTED).delete()  # as the admin deletes it
     assert classify(LOOK_ALIKE).auto_labelled == ["category"]
 
 
