@@ -31,12 +31,6 @@ class RejectedPrompts:
             self._loaded = (key, [i.prompt for i in rejected], matrix(rejected))
         return self._loaded[1:]
 
-    def nearest_similarity(self, embedding):
-        """The similarity of the most similar rejected prompt, or None while people rejected none."""
-        _, vectors = self._current()
-        # rounded as the detector rounds the nearest labelled example's, so a tie stays a tie
-        return round(float((vectors @ embedding).max()), 4) if len(vectors) else None
-
     def most_similar(self, embedding):
         """(prompt, similarity) of the most similar rejected prompt, or None while people rejected none."""
         prompts, vectors = self._current()
@@ -45,6 +39,12 @@ class RejectedPrompts:
         similarities = vectors @ embedding
         best = int(np.argmax(similarities))
         return prompts[best], float(similarities[best])
+
+    def nearest_similarity(self, embedding):
+        """The similarity of the most similar rejected prompt, or None while people rejected none."""
+        found = self.most_similar(embedding)
+        # rounded as the detector rounds the nearest labelled example's, so a tie stays a tie
+        return round(found[1], 4) if found else None
 
 
 rejected_prompts = RejectedPrompts()

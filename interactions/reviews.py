@@ -89,8 +89,9 @@ def auto_label_precision():
     any checked. Every reviewed item that had auto-labels counts: the audit sample of accepted
     triplets and the partial auto-labels of items that went to review (a random sample in the default
     queue order); and so do the heads the gate would have labelled in the holdout region, where a
-    person decides every prompt, sure ones included. A rejected prompt counts as wrong: its labels should not have been learned. Live:
-    the latest `LIVE_ESTIMATE_REVIEWS` such reviews, so it follows the models now serving."""
+    person decides every prompt, sure ones included. A rejected prompt counts as wrong: its labels
+    should not have been learned. Live: the latest `LIVE_ESTIMATE_REVIEWS` such reviews, so it follows
+    the models now serving."""
     latest = checked_auto_labels().order_by("-pk")[:LIVE_ESTIMATE_REVIEWS]
     return {head: (kept / checked, checked) for head, (kept, checked) in kept_counts(latest).items()}
 
