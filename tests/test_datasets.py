@@ -1,6 +1,9 @@
 """Deduplication, the merged dataset and its human-only holdout."""
 
+import numpy as np
+
 from training.datasets import add_example, ensure_embeddings, in_holdout_region, merge, near_duplicates
+from training.encoder import embed
 from training.models import Example, Source, normalize_prompt
 
 TRIPLET = {"subject": "Note", "action": "Find", "category": "Knowledge"}
@@ -56,3 +59,11 @@ def test_near_duplicate_prompts_are_reported_not_removed(seeded):
     assert ("Find my notes about the database migration", "Find my notes about the database migration please") in {
         tuple(sorted(pair[:2], key=len)) for pair in shown}
     assert Example.objects.count() == len(examples)
+
+
+def test_an_edited_prompt_is_embedded_anew(seeded):
+    example = Example.objects.filter(source=Source.BASE).first()
+    example.prompt = "Summarize the quarterly sales report for the board"
+    example.save()  # as the admin's change form does
+    example.refresh_from_db()
+    assert np.allclose(example.vector(), embed([example.prompt])[0], atol=1e-5)

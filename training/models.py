@@ -3,6 +3,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from .encoder import ENCODER_NAME, embed
+
 HEADS = ("subject", "action", "category")
 
 
@@ -45,12 +47,23 @@ class Example(models.Model):
     def __str__(self):
         return f"{self.prompt} -> {self.triplet}"
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        example = super().from_db(db, field_names, values)
+        example._stored_prompt = example.__dict__.get("prompt")
+        return example
+
     def save(self, *args, **kwargs):
         labelled = self.labelled_heads
         if not labelled or (self.source in HUMAN_SOURCES and len(labelled) < len(HEADS)):
             raise ValueError(f"A {self.source} example needs {'every head' if labelled else 'a label'}: {self.triplet}")
         self.normalized_prompt = normalize_prompt(self.prompt)
+        if self.embedding is not None and self.prompt != getattr(self, "_stored_prompt", self.prompt):
+            # the cached vector is the old text's, and training, the gate's scope check and the review
+            # page's neighbours would all use it
+            self.embedding, self.encoder = embed([self.prompt])[0].tobytes(), ENCODER_NAME
         super().save(*args, **kwargs)
+        self._stored_prompt = self.prompt
 
     @property
     def triplet(self):
