@@ -36,6 +36,7 @@ test-scaleout: install
 
 benchmark: install
 	$(PY) manage.py benchmark_retrain
+	$(PY) manage.py benchmark_serving
 
 screenshots: install browser
 	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest tests/test_e2e.py -k screenshots -q

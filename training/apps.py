@@ -24,5 +24,7 @@ class TrainingConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the settings checks)
+        from .encoder import leave_cores_to_torch
 
         post_migrate.connect(ensure_weekly_schedule, sender=self)
+        leave_cores_to_torch()

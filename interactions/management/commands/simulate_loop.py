@@ -1,18 +1,17 @@
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from interactions.simulation import LoopSimulation, Plan, all_heads, full_supervision, make_plan
+from secondmind import isolated
 from training.encoder import embed
 
 MODES = {
@@ -97,12 +96,9 @@ class Command(BaseCommand):
         }
 
     def spawn(self, mode, work, position, threshold):
-        env = {key: value for key, value in os.environ.items()
-               if key not in ("DATABASE_URL", "REDIS_URL", "SECONDMIND_MEDIA_DIR")}
-        env.update({"SECONDMIND_DATA_DIR": str(work / mode), "SECONDMIND_RETRAIN_THRESHOLD": str(threshold),
-                    "SECONDMIND_SIM_POSITION": str(position), "LOG_LEVEL": "WARNING", **MODES[mode]})
-        return subprocess.Popen([sys.executable, "manage.py", "simulate_loop", "--child", mode, "--workdir", str(work)],
-                                cwd=settings.BASE_DIR, env=env)
+        return isolated.start(["simulate_loop", "--child", mode, "--workdir", str(work)], work / mode,
+                              SECONDMIND_RETRAIN_THRESHOLD=str(threshold), SECONDMIND_SIM_POSITION=str(position),
+                              LOG_LEVEL="WARNING", **MODES[mode])
 
     def run_child(self, mode, work):
         import random
