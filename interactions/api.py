@@ -10,7 +10,7 @@ from ninja.errors import HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import field_validator
 
-from training.datasets import label_error
+from training.models import label_error
 from training.promotion import UnknownVersion, promote_by_hand, version_by_number
 from training.registry import ModelFileError, active_version
 

@@ -6,9 +6,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from training.calibration import precision_upper_bound
-from training.datasets import add_example, label_error, nearest_human_examples
-from training.heads import UNKNOWN
-from training.models import HEADS, ModelVersion, Source
+from training.datasets import add_example, nearest_human_examples
+from training.models import HEADS, UNKNOWN, ModelVersion, Source, label_error
 
 from .models import Interaction, Review, Verdict
 from .rejections import rejected_prompts

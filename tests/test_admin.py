@@ -42,3 +42,27 @@ def test_a_model_versions_files_and_hashes_cannot_be_edited(admin_client, traine
     assert trained.blind_sha256 in page and trained.sha256 in page  # shown
     for field in ("heads_file", "sha256", "blind_heads_file", "blind_sha256"):
         assert f'name="{field}"' not in page  # not an input
+
+
+def change_form(example, **changes):
+    return {"prompt": example.prompt, "subject": example.subject, "action": example.action,
+            "category": example.category, "source": example.source, "created_by": "", **changes}
+
+
+def test_an_edit_that_repeats_another_examples_prompt_is_refused_with_a_message(admin_client, seeded):
+    first, second = Example.objects.filter(source=Source.BASE)[:2]
+    response = admin_client.post(f"/admin/training/example/{second.pk}/change/",
+                                 change_form(second, prompt=f"  {first.prompt.upper()} "))
+    assert response.status_code == 200
+    assert "already a base example" in response.content.decode()
+    second.refresh_from_db()
+    assert second.prompt != first.prompt
+
+
+def test_a_label_the_import_would_refuse_is_refused_in_the_admin_too(admin_client, seeded):
+    example = Example.objects.filter(source=Source.BASE).first()
+    for label, message in (("", "every head"), ("Unknown", "reserved for an unsure head")):
+        response = admin_client.post(f"/admin/training/example/{example.pk}/change/", change_form(example, subject=label))
+        assert response.status_code == 200 and message in response.content.decode()
+    example.refresh_from_db()
+    assert example.subject not in ("", "Unknown")

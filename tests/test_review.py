@@ -3,7 +3,7 @@
 import pytest
 
 from interactions.classify import classify
-from interactions.models import Interaction, Review
+from interactions.models import Review
 from interactions.reviews import auto_label_precision, queue
 from training.models import Example, Source
 

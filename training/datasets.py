@@ -11,8 +11,7 @@ from django.conf import settings
 from django.db import transaction
 
 from .encoder import DIMENSIONS, ENCODER_NAME, embed
-from .heads import UNKNOWN
-from .models import HEADS, HUMAN_SOURCES, Example, Source, normalize_prompt
+from .models import HEADS, HUMAN_SOURCES, Example, Source, label_error, normalize_prompt
 
 JSONL_FIELDS = ("prompt",) + HEADS
 EXPORT_FILES = {
@@ -22,23 +21,12 @@ EXPORT_FILES = {
 }
 # Conflicting labels for one prompt: a person over the machine, and the latest human decision first.
 SOURCE_PRIORITY = {Source.LIVE: 0, Source.BASE: 1, Source.BATCH: 2}
-MAX_LABEL_CHARS = 100
 
 
 class InvalidDataset(Exception):
     def __init__(self, errors):
         self.errors = errors
         super().__init__("\n".join(f"line {n}: {message}" for n, message in errors))
-
-
-def label_error(head, value):
-    if not isinstance(value, str) or not value.strip():
-        return f'"{head}" must be a non-empty string'
-    if len(value) > MAX_LABEL_CHARS:
-        return f'"{head}" is longer than {MAX_LABEL_CHARS} characters'
-    if value.strip() == UNKNOWN:
-        return f'"{head}" cannot be "{UNKNOWN}": it is reserved for an unsure head'
-    return None
 
 
 def record_error(record, partial=False):

@@ -9,8 +9,7 @@ import numpy as np
 from django.conf import settings
 
 from .encoder import embed
-from .heads import UNKNOWN
-from .models import HEADS, ModelVersion
+from .models import HEADS, UNKNOWN, ModelVersion
 from .registry import human_reference, load_heads
 
 

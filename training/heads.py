@@ -10,8 +10,6 @@ from torch import nn
 
 from .encoder import DIMENSIONS
 from .models import HEADS
-
-UNKNOWN = "Unknown"
 # log-odds are clipped: a sure prediction must stay a finite number in JSON (PostgreSQL refuses Infinity)
 MAX_LOG_ODDS = 50.0
 

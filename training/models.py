@@ -1,11 +1,14 @@
 import numpy as np
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
 from .encoder import ENCODER_NAME, embed
 
 HEADS = ("subject", "action", "category")
+UNKNOWN = "Unknown"
+MAX_LABEL_CHARS = 100
 
 
 class Source(models.TextChoices):
@@ -15,6 +18,17 @@ class Source(models.TextChoices):
 
 
 HUMAN_SOURCES = (Source.BASE, Source.LIVE)
+
+
+def label_error(head, value):
+    """What is wrong with a label, or None: the one rule for imports, the API, reviews and the admin."""
+    if not isinstance(value, str) or not value.strip():
+        return f'"{head}" must be a non-empty string'
+    if len(value) > MAX_LABEL_CHARS:
+        return f'"{head}" is longer than {MAX_LABEL_CHARS} characters'
+    if value.strip() == UNKNOWN:
+        return f'"{head}" cannot be "{UNKNOWN}": it is reserved for an unsure head'
+    return None
 
 
 def normalize_prompt(prompt):
@@ -46,6 +60,18 @@ class Example(models.Model):
 
     def __str__(self):
         return f"{self.prompt} -> {self.triplet}"
+
+    def clean(self):
+        """What a form (the admin's) is told before saving: the import's rules and one example per prompt."""
+        self.normalized_prompt = normalize_prompt(self.prompt)
+        errors = {head: error for head in self.labelled_heads if (error := label_error(head, getattr(self, head)))}
+        if self.source in HUMAN_SOURCES:
+            errors |= {head: f"A {self.source} example labels every head." for head in HEADS if not getattr(self, head)}
+        duplicate = Example.objects.filter(normalized_prompt=self.normalized_prompt, source=self.source).exclude(pk=self.pk)
+        if duplicate.exists():
+            errors["prompt"] = f"This prompt is already a {self.source} example: edit that one instead."
+        if errors:
+            raise ValidationError(errors)
 
     @classmethod
     def from_db(cls, db, field_names, values):

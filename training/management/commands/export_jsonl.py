@@ -13,7 +13,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--source", required=True, choices=Source.values)
-        parser.add_argument("file", nargs="?", help=f"default: the design's file name for the source")
+        parser.add_argument("file", nargs="?", help="default: the design's file name for the source")
 
     def handle(self, *args, source, file, **options):
         target = Path(file or EXPORT_FILES[source])
