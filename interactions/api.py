@@ -1,11 +1,11 @@
 """The REST API (django-ninja): /api/v1/classify, feedback, the active model, hand promotion."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.utils import timezone
-from ninja import Field, NinjaAPI, Schema
+from ninja import Field, Header, NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import field_validator
@@ -14,7 +14,7 @@ from training.models import label_error
 from training.promotion import UnknownVersion, promote_by_hand, version_by_number
 from training.registry import ModelFileError, active_version
 
-from .classify import classify, record_feedback
+from .classify import KeyReused, classify, classify_once, record_feedback
 from .models import ApiToken, Interaction, hash_token
 
 
@@ -83,6 +83,13 @@ class ClassifyIn(Schema):
         if len(value) > limit:
             raise ValueError(f"is {len(value)} characters long; the limit is {limit}")
         return value
+
+
+RetryKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=200,
+    description="Any string up to 200 characters, new for each request: a retry with the same key answers with "
+                "the interaction the first call stored, and stores nothing.",
+)]
 
 
 class ClassifyOut(Schema):
@@ -160,11 +167,16 @@ def _model_out(version):
 
 
 @api.post("/classify", response=ClassifyOut, summary="Classify a prompt and store the interaction")
-def classify_prompt(request, payload: ClassifyIn):
+def classify_prompt(request, payload: ClassifyIn, idempotency_key: RetryKey = None):
     try:
-        interaction = classify(payload.prompt, payload.context, user=request.user)
+        if idempotency_key is None:
+            interaction = classify(payload.prompt, payload.context, user=request.user)
+        else:
+            interaction = classify_once(payload.prompt, payload.context, request.user, idempotency_key)
     except ModelFileError as error:
         raise HttpError(503, str(error)) from None
+    except KeyReused as error:
+        raise HttpError(409, str(error)) from None
     return {
         "interaction_id": interaction.pk,
         **interaction.triplet,

@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from training.datasets import add_example, stable_fraction
 from training.detector import detector
@@ -16,7 +16,26 @@ from .models import Interaction, Review, Verdict
 from .rejections import rejected_prompts
 
 
-def classify(prompt, context=None, user=None, source="api", embedding=None):
+class KeyReused(ValueError):
+    pass
+
+
+def classify_once(prompt, context, user, retry_key):
+    """classify(), except that a retry (the same user and `retry_key`) answers with the interaction the
+    first call stored, and stores nothing."""
+    earlier = Interaction.objects.filter(user=user, retry_key=retry_key).first()
+    if earlier is None:
+        try:
+            return classify(prompt, context, user=user, retry_key=retry_key)
+        except IntegrityError:  # a concurrent retry stored it first
+            earlier = Interaction.objects.get(user=user, retry_key=retry_key)
+    if (earlier.prompt, earlier.context) != (prompt, context or {}):
+        raise KeyReused(f"The Idempotency-Key {retry_key!r} was already used for another prompt or context: "
+                        "send a new key with a new request.")
+    return earlier
+
+
+def classify(prompt, context=None, user=None, source="api", embedding=None, retry_key=None):
     """`embedding`: the prompt's vector when the caller already has it (a batch of many prompts)."""
     started = time.perf_counter()
     prediction = detector.predict(prompt) if embedding is None else detector.predict_embedding(embedding)
@@ -41,6 +60,7 @@ def classify(prompt, context=None, user=None, source="api", embedding=None):
             auto_labelled=list(verdict.auto_heads),
             would_label=list(verdict.would_label),
             thresholds=verdict.thresholds,
+            retry_key=retry_key,
             **prediction.triplet,
         )
         if verdict.auto_heads:

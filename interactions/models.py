@@ -76,9 +76,17 @@ class Interaction(models.Model):
         Example, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions",
         help_text="The training example this interaction produced (batch, or live after a review).",
     )
+    retry_key = models.CharField(
+        max_length=200, null=True, blank=True, editable=False,
+        help_text="The client's Idempotency-Key: a retry with the same key answers with this interaction.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "retry_key"], condition=models.Q(retry_key__isnull=False),
+                                    name="one_interaction_per_retry_key")
+        ]
 
     def __str__(self):
         return f"#{self.pk} {self.prompt[:60]}"

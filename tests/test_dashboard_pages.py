@@ -8,7 +8,8 @@ from interactions.classify import classify
 from training.models import ModelVersion, TrainingRun
 from tests.conftest import train_now
 
-PAGES = ["/", "/review/", "/models/", "/datasets/", "/training/progress/", "/datasets/base.jsonl", "/api/v1/docs"]
+PAGES = ["/", "/review/", "/models/", "/datasets/", "/training/progress/", "/datasets/base.jsonl", "/api/v1/docs",
+         "/api/v1/openapi.json"]
 
 
 @pytest.mark.parametrize("url", PAGES)
