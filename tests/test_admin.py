@@ -61,8 +61,14 @@ def test_an_edit_that_repeats_another_examples_prompt_is_refused_with_a_message(
 
 def test_a_label_the_import_would_refuse_is_refused_in_the_admin_too(admin_client, seeded):
     example = Example.objects.filter(source=Source.BASE).first()
-    for label, message in (("", "every head"), ("Unknown", "reserved for an unsure head")):
+    for label, message in (("", "labels every head"), ("Unknown", "reserved for an unsure head")):
         response = admin_client.post(f"/admin/training/example/{example.pk}/change/", change_form(example, subject=label))
         assert response.status_code == 200 and message in response.content.decode()
     example.refresh_from_db()
     assert example.subject not in ("", "Unknown")
+
+
+def test_a_batch_example_left_without_any_label_is_refused(admin_client, db):
+    example = Example.objects.create(prompt="Find the notes from the kickoff", source=Source.BATCH, category="Knowledge")
+    response = admin_client.post(f"/admin/training/example/{example.pk}/change/", change_form(example, category=""))
+    assert response.status_code == 200 and "needs at least one label" in response.content.decode()

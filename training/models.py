@@ -65,8 +65,9 @@ class Example(models.Model):
         """What a form (the admin's) is told before saving: the import's rules and one example per prompt."""
         self.normalized_prompt = normalize_prompt(self.prompt)
         errors = {head: error for head in self.labelled_heads if (error := label_error(head, getattr(self, head)))}
-        if self.source in HUMAN_SOURCES:
-            errors |= {head: f"A {self.source} example labels every head." for head in HEADS if not getattr(self, head)}
+        if self.source in HUMAN_SOURCES or not self.labelled_heads:
+            needed = "labels every head" if self.source in HUMAN_SOURCES else "needs at least one label"
+            errors |= {head: f"A {self.source} example {needed}." for head in HEADS if not getattr(self, head)}
         duplicate = Example.objects.filter(normalized_prompt=self.normalized_prompt, source=self.source).exclude(pk=self.pk)
         if duplicate.exists():
             errors["prompt"] = f"This prompt is already a {self.source} example: edit that one instead."
