@@ -3,7 +3,7 @@
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from interactions.classify import classify
-from training.models import Example, Source
+from training.models import Example, ModelVersion, Promotion, Source
 from tests.conftest import seed_lines
 
 
@@ -42,6 +42,20 @@ def test_a_model_versions_files_and_hashes_cannot_be_edited(admin_client, traine
     assert trained.blind_sha256 in page and trained.sha256 in page  # shown
     for field in ("heads_file", "sha256", "blind_heads_file", "blind_sha256"):
         assert f'name="{field}"' not in page  # not an input
+
+
+def test_a_version_goes_live_only_through_promotion_with_its_hash_check_and_record(admin_client, trained):
+    page = admin_client.get(f"/admin/training/modelversion/{trained.pk}/change/").content.decode()
+    assert 'name="status"' not in page
+
+
+def test_the_model_history_cannot_be_deleted_or_rewritten_in_the_admin(admin_client, trained, staff):
+    promotion = Promotion.objects.create(version=trained, user=staff, reason="v1 is the baseline")
+    assert admin_client.post(f"/admin/training/modelversion/{trained.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert admin_client.post(f"/admin/training/promotion/{promotion.pk}/delete/", {"post": "yes"}).status_code == 403
+    admin_client.post(f"/admin/training/promotion/{promotion.pk}/change/", {"reason": "rewritten"})
+    promotion.refresh_from_db()
+    assert promotion.reason == "v1 is the baseline" and ModelVersion.objects.filter(pk=trained.pk).exists()
 
 
 def change_form(example, **changes):

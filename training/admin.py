@@ -48,9 +48,13 @@ class ExampleAdmin(admin.ModelAdmin):
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ("number", "status", "encoder", "paused_heads", "created_at", "activated_at")
     list_filter = ("status",)
-    readonly_fields = ("number", "encoder", "heads_file", "sha256", "blind_heads_file", "blind_sha256", "labels", "metrics",
-                       "created_at", "activated_at")
+    # the status changes only by promotion (the model page), which checks the files and records who and why
+    readonly_fields = ("number", "status", "encoder", "heads_file", "sha256", "blind_heads_file", "blind_sha256", "labels",
+                       "metrics", "created_at", "activated_at")
     exclude = ("trained_on", "evaluated_on")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # interactions, runs and promotions point to it: roll back instead
 
 
 @admin.register(TrainingRun)
@@ -60,4 +64,17 @@ class TrainingRunAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in TrainingRun._meta.fields]
 
 
-admin.site.register(Promotion)
+@admin.register(Promotion)
+class PromotionAdmin(admin.ModelAdmin):
+    """The record of hand promotions and rollbacks: read here, written only by promoting."""
+
+    list_display = ("created_at", "version", "previous", "user", "reason")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
