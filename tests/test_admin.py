@@ -53,6 +53,8 @@ def test_the_model_history_cannot_be_deleted_or_rewritten_in_the_admin(admin_cli
     promotion = Promotion.objects.create(version=trained, user=staff, reason="v1 is the baseline")
     assert admin_client.post(f"/admin/training/modelversion/{trained.pk}/delete/", {"post": "yes"}).status_code == 403
     assert admin_client.post(f"/admin/training/promotion/{promotion.pk}/delete/", {"post": "yes"}).status_code == 403
+    run = trained.runs.get()
+    assert admin_client.post(f"/admin/training/trainingrun/{run.pk}/delete/", {"post": "yes"}).status_code == 403
     admin_client.post(f"/admin/training/promotion/{promotion.pk}/change/", {"reason": "rewritten"})
     promotion.refresh_from_db()
     assert promotion.reason == "v1 is the baseline" and ModelVersion.objects.filter(pk=trained.pk).exists()

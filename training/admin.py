@@ -63,6 +63,9 @@ class TrainingRunAdmin(admin.ModelAdmin):
     list_filter = ("status", "trigger")
     readonly_fields = [f.name for f in TrainingRun._meta.fields]
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # the retrain threshold counts from the last run, and an open run holds the worker's lock
+
 
 @admin.register(Promotion)
 class PromotionAdmin(admin.ModelAdmin):
