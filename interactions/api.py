@@ -14,8 +14,9 @@ from training.models import label_error
 from training.promotion import UnknownVersion, promote_by_hand, version_by_number
 from training.registry import ModelFileError, active_version
 
-from .classify import KeyReused, classify, classify_once, record_feedback
+from .classify import KeyReused, classify, classify_once
 from .models import ApiToken, Interaction, hash_token
+from .reviews import record_feedback
 
 
 class BearerToken(HttpBearer):

@@ -1,4 +1,4 @@
-"""Loop 1: classify a prompt, store the interaction, apply the gate; and explicit feedback."""
+"""Loop 1: classify a prompt, store the interaction, apply the gate."""
 
 import random
 import time
@@ -12,7 +12,7 @@ from training.detector import detector
 from training.models import HEADS, Source, normalize_prompt
 
 from .gate import judge
-from .models import Interaction, Review, Verdict
+from .models import Interaction, Verdict
 from .rejections import rejected_prompts
 
 
@@ -71,18 +71,3 @@ def classify(prompt, context=None, user=None, source="api", embedding=None, retr
             interaction.save(update_fields=["example"])
     return interaction
 
-
-def record_feedback(interaction, triplet, user):
-    """A person's corrected triplet joins the live dataset, traced to the interaction."""
-    with transaction.atomic():
-        example, _ = add_example(
-            interaction.prompt, triplet, Source.LIVE, user=user,
-            embedding=interaction.vector(),
-        )
-        Review.objects.create(
-            interaction=interaction, reviewer=user, decision=Review.Decision.FEEDBACK,
-            before=interaction.triplet, after=example.triplet,
-        )
-        interaction.example = example
-        interaction.save(update_fields=["example"])
-    return example

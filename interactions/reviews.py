@@ -83,6 +83,23 @@ def decide(interaction_id, reviewer, decision, changes=None):
         return review
 
 
+def record_feedback(interaction, triplet, user):
+    """A person's corrected triplet, sent through the API. On an undecided item it is that item's
+    decision, as a review would be: the item leaves the queue, no reviewer can overwrite it by approving
+    the prediction, and it checks any auto-labels. On a decided item it is a later correction, which
+    replaces the live labels. Returns the live example."""
+    try:
+        decide(interaction.pk, user, Review.Decision.OVERRIDDEN, triplet)
+    except AlreadyDecided:
+        with transaction.atomic():
+            example, _ = add_example(interaction.prompt, triplet, Source.LIVE, user=user, embedding=interaction.vector())
+            Review.objects.create(interaction=interaction, reviewer=user, decision=Review.Decision.FEEDBACK,
+                                  before=interaction.triplet, after=example.triplet)
+            Interaction.objects.filter(pk=interaction.pk).update(example=example)
+    interaction.refresh_from_db()
+    return interaction.example
+
+
 def auto_label_precision():
     """{head: (share of its auto-labels a person kept, how many a person checked)}, for the heads with
     any checked. Every reviewed item that had auto-labels counts: the audit sample of accepted

@@ -3,6 +3,7 @@
 import pytest
 
 from interactions.models import Interaction, Review
+from interactions.reviews import AlreadyDecided, auto_label_precision, decide, queue
 from training.models import Example, Source
 
 CORRECTED = {"subject": "Paper", "action": "Think", "category": "Research"}
@@ -55,3 +56,26 @@ def test_a_bad_triplet_is_refused_and_stores_nothing(api, interaction, payload, 
     assert message in response.json()["detail"]
     assert not Example.objects.filter(source=Source.LIVE).exists()
     assert not Review.objects.exists()
+
+
+def test_feedback_decides_the_item_so_it_leaves_the_review_queue(api, interaction):
+    assert queue().filter(pk=interaction.pk).exists()
+    api.post(f"/interactions/{interaction.pk}/feedback", CORRECTED)
+    assert not queue().filter(pk=interaction.pk).exists()
+
+
+def test_a_reviewer_cannot_overwrite_feedback_by_approving_the_prediction(api, interaction, staff):
+    api.post(f"/interactions/{interaction.pk}/feedback", CORRECTED)
+    with pytest.raises(AlreadyDecided, match="riley"):
+        decide(interaction.pk, staff, Review.Decision.APPROVED)
+    assert Example.objects.get(source=Source.LIVE).triplet == CORRECTED
+
+
+def test_feedback_that_corrects_an_auto_labelled_head_counts_against_it(api, category_certified):
+    interaction = Interaction.objects.get(pk=api.post("/classify", {"prompt": "Find my notes about the kubernetes upgrade"}).json()["interaction_id"])
+    assert interaction.auto_labelled == ["category"]
+    wrong = next(label for label in category_certified.labels["category"] if label != interaction.category)
+    api.post(f"/interactions/{interaction.pk}/feedback", {**interaction.triplet, "category": wrong})
+    assert auto_label_precision()["category"] == (0.0, 1)
+    category_certified.refresh_from_db()
+    assert category_certified.paused_heads == ["category"]
