@@ -77,7 +77,7 @@ class Example(models.Model):
     @classmethod
     def from_db(cls, db, field_names, values):
         example = super().from_db(db, field_names, values)
-        example._stored_prompt = example.__dict__.get("prompt")
+        example._stored = (example.__dict__.get("prompt"), example.__dict__.get("embedding"))
         return example
 
     def save(self, *args, **kwargs):
@@ -85,12 +85,13 @@ class Example(models.Model):
         if not labelled or (self.source in HUMAN_SOURCES and len(labelled) < len(HEADS)):
             raise ValueError(f"A {self.source} example needs {'every head' if labelled else 'a label'}: {self.triplet}")
         self.normalized_prompt = normalize_prompt(self.prompt)
-        if self.embedding is not None and self.prompt != getattr(self, "_stored_prompt", self.prompt):
+        stored_prompt, stored_embedding = getattr(self, "_stored", (self.prompt, None))
+        if self.embedding is not None and self.prompt != stored_prompt and self.embedding == stored_embedding:
             # the cached vector is the old text's, and training, the gate's scope check and the review
             # page's neighbours would all use it
             self.embedding, self.encoder = embed([self.prompt])[0].tobytes(), ENCODER_NAME
         super().save(*args, **kwargs)
-        self._stored_prompt = self.prompt
+        self._stored = (self.prompt, self.embedding)
 
     @property
     def triplet(self):
