@@ -4,6 +4,7 @@ from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.utils import timezone
 from ninja import Field, Header, NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
@@ -55,6 +56,13 @@ def _readable(errors):
 @api.exception_handler(ValidationError)
 def validation_error(request, exc):
     return api.create_response(request, {"detail": _readable(exc.errors), "errors": exc.errors}, status=422)
+
+
+@api.exception_handler(RequestDataTooBig)
+def body_too_big(request, exc):
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return api.create_response(request, {"detail": f"The request body is over {limit:,} bytes: send a shorter prompt "
+                                                   "or a smaller context."}, status=413)
 
 
 @api.exception_handler(HttpError)

@@ -93,6 +93,14 @@ def test_malformed_json_is_refused_and_stores_nothing(api, trained):
     assert Interaction.objects.count() == 0
 
 
+def test_an_oversized_body_is_refused_with_a_message_and_stores_nothing(api, trained, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    response = api.post("/classify", {"prompt": PROMPT, "context": {"page": "x" * 10_000}})
+    assert response.status_code == 413
+    assert "over 10,000 bytes" in response.json()["detail"]
+    assert Interaction.objects.count() == 0
+
+
 def test_the_prompt_limit_is_a_setting(api, trained, settings):
     settings.SECONDMIND_MAX_PROMPT_CHARS = 20
     assert api.post("/classify", {"prompt": "twenty one characters"}).status_code == 422
