@@ -1,8 +1,6 @@
 """A client that retries POST /api/v1/classify with the same Idempotency-Key stores one interaction."""
 
-import pytest
-from django.db import IntegrityError
-
+from interactions import classify as classify_module
 from interactions.models import ApiToken, Interaction
 from tests.conftest import ApiClient
 
@@ -50,9 +48,14 @@ def test_an_overlong_key_is_refused_with_a_message(api, trained):
     assert not Interaction.objects.exists()
 
 
-def test_the_database_keeps_one_interaction_per_user_and_key_when_retries_race(api, trained, reviewer):
-    post(api, PROMPT, "message-1")
-    earlier = Interaction.objects.get()
-    with pytest.raises(IntegrityError):
-        Interaction.objects.create(**{f.attname: getattr(earlier, f.attname) for f in Interaction._meta.concrete_fields
-                                      if not f.primary_key})
+def test_a_retry_that_loses_a_race_answers_with_the_interaction_the_winner_stored(trained, reviewer, monkeypatch):
+    real_classify, stored = classify_module.classify, []
+
+    def racing(*args, **kwargs):
+        stored.append(real_classify(*args, **kwargs))  # a concurrent retry stores first...
+        return real_classify(*args, **kwargs)  # ...so this one meets the unique constraint
+
+    monkeypatch.setattr(classify_module, "classify", racing)
+    answer = classify_module.classify_once(PROMPT, None, reviewer, "message-1")
+    assert answer.pk == stored[0].pk
+    assert Interaction.objects.count() == 1

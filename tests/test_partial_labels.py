@@ -43,12 +43,12 @@ def test_rejecting_the_prompt_forgets_its_auto_labels(category_certified, review
 
 
 def test_a_human_example_must_label_every_head(db):
-    with pytest.raises(ValueError, match="needs every head"):
+    with pytest.raises(ValueError, match="labels every head"):
         Example.objects.create(prompt=PROMPT, subject="", action="Find", category="Knowledge", source=Source.LIVE)
 
 
 def test_a_batch_example_must_label_at_least_one_head(db):
-    with pytest.raises(ValueError, match="needs a label"):
+    with pytest.raises(ValueError, match="needs at least one label"):
         Example.objects.create(prompt=PROMPT, subject="", action="", category="", source=Source.BATCH)
 
 

@@ -61,13 +61,18 @@ class Example(models.Model):
     def __str__(self):
         return f"{self.prompt} -> {self.triplet}"
 
+    def missing_labels(self):
+        """{head: why it needs a label}: a base or live example labels every head, a batch one at least one."""
+        if self.source not in HUMAN_SOURCES and self.labelled_heads:
+            return {}
+        needed = "labels every head" if self.source in HUMAN_SOURCES else "needs at least one label"
+        return {head: f"A {self.source} example {needed}." for head in HEADS if not getattr(self, head)}
+
     def clean(self):
         """What a form (the admin's) is told before saving: the import's rules and one example per prompt."""
         self.normalized_prompt = normalize_prompt(self.prompt)
         errors = {head: error for head in self.labelled_heads if (error := label_error(head, getattr(self, head)))}
-        if self.source in HUMAN_SOURCES or not self.labelled_heads:
-            needed = "labels every head" if self.source in HUMAN_SOURCES else "needs at least one label"
-            errors |= {head: f"A {self.source} example {needed}." for head in HEADS if not getattr(self, head)}
+        errors |= self.missing_labels()
         duplicate = Example.objects.filter(normalized_prompt=self.normalized_prompt, source=self.source).exclude(pk=self.pk)
         if duplicate.exists():
             errors["prompt"] = f"This prompt is already a {self.source} example: edit that one instead."
@@ -81,9 +86,8 @@ class Example(models.Model):
         return example
 
     def save(self, *args, **kwargs):
-        labelled = self.labelled_heads
-        if not labelled or (self.source in HUMAN_SOURCES and len(labelled) < len(HEADS)):
-            raise ValueError(f"A {self.source} example needs {'every head' if labelled else 'a label'}: {self.triplet}")
+        if missing := self.missing_labels():
+            raise ValueError(f"{next(iter(missing.values()))} {self.triplet}")
         self.normalized_prompt = normalize_prompt(self.prompt)
         stored_prompt, stored_embedding = getattr(self, "_stored", (self.prompt, None))
         if self.embedding is not None and self.prompt != stored_prompt and self.embedding == stored_embedding:
