@@ -191,6 +191,14 @@ SECONDMIND_NEAR_DUPLICATE_SIMILARITY = envfloat("SECONDMIND_NEAR_DUPLICATE_SIMIL
 SECONDMIND_PROMOTION_TOLERANCE = envfloat("SECONDMIND_PROMOTION_TOLERANCE", "0.05")
 # How sure the holdout must make us that a candidate's log-loss is lower before it goes live (see README).
 SECONDMIND_PROMOTION_CONFIDENCE = envfloat("SECONDMIND_PROMOTION_CONFIDENCE", "0.95")
+# Self-training: each training run also learns the newest prompts nobody labelled, with the triplet its
+# own first pass predicted at least this probable (see README). The guesses are never stored.
+SECONDMIND_SELF_TRAINING = envbool("SECONDMIND_SELF_TRAINING", "true")
+SECONDMIND_SELF_TRAINING_CONFIDENCE = envfloat("SECONDMIND_SELF_TRAINING_CONFIDENCE", "0.8")
+SECONDMIND_SELF_TRAINING_PROMPTS = envint("SECONDMIND_SELF_TRAINING_PROMPTS", "20000")
+# Where training finds those prompts: a function of the most to return, giving their vectors. A dotted
+# path, so that training/ never imports the app that stores them.
+SECONDMIND_TRAFFIC_SOURCE = "interactions.traffic.unlabelled_vectors"
 SECONDMIND_STALE_RUN_MINUTES = envint("SECONDMIND_STALE_RUN_MINUTES", "15")
 # Below this many holdout examples a candidate is not compared; it stays a candidate (see README).
 SECONDMIND_MIN_HOLDOUT = envint("SECONDMIND_MIN_HOLDOUT", "10")

@@ -97,17 +97,18 @@ def evidence(heads, vectors, triplets, reference):
                     predicted.head_sureness, head_correct, similarity)
 
 
-def out_of_fold(vectors, triplets, folds, auto_labelled):
+def out_of_fold(vectors, triplets, folds, auto_labelled, learning):
     """Evidence for every example from a model and a reference that never saw its fold. Each fold model
-    also learns the auto-labelled examples, as the served model does, so that its sureness means the
-    same."""
+    also learns the auto-labelled examples and, with the same Trainer options (`learning`), the
+    traffic, as the served model does, so that its sureness means the same."""
     auto_vectors, auto_triplets = auto_labelled
     fold_of = np.arange(len(triplets)) % folds
     parts = []
     for fold in range(folds):
         held, kept = fold_of == fold, fold_of != fold
         kept_triplets = [t for t, k in zip(triplets, kept) if k]
-        heads = Trainer(np.concatenate([vectors[kept], auto_vectors]), kept_triplets + auto_triplets).train()
+        heads = Trainer(np.concatenate([vectors[kept], auto_vectors]), kept_triplets + auto_triplets,
+                        **learning).train()
         parts.append(evidence(heads, vectors[held], [t for t, h in zip(triplets, held) if h], vectors[kept]))
     return Evidence.concatenate(parts)
 
@@ -126,13 +127,15 @@ def certificate(sureness, correct, similarity, target, step, scope, confidence):
     return {"threshold": threshold, "certified_share": share}
 
 
-def calibrate(heads, holdout, human_train, auto_train, target, step, scope, confidence=0.95, folds=5):
+def calibrate(heads, holdout, human_train, auto_train, target, step, scope, confidence=0.95, folds=5,
+              learning=None):
     """The gate a model version serves with: a certificate for whole triplets and one per head (for
     auto-labelling only the heads that are sure). `holdout`, `human_train` (the human-labelled training
-    examples) and `auto_train` (the auto-labelled ones it was trained on) are (vectors, triplets)."""
+    examples) and `auto_train` (the auto-labelled ones it was trained on) are (vectors, triplets);
+    `learning` holds the Trainer options `heads` was trained with."""
     parts = []
     if len(human_train[1]) >= 2 * folds:
-        parts.append(out_of_fold(*human_train, folds, auto_train))
+        parts.append(out_of_fold(*human_train, folds, auto_train, learning or {}))
     if len(holdout[1]):
         parts.append(evidence(heads, *holdout, human_train[0]))
     gate = {"target": target, "step": step, "confidence": confidence, "scope": scope, "threshold": None,

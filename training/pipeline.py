@@ -7,6 +7,7 @@ import time
 from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from .calibration import calibrate
 from .datasets import ensure_embeddings, matrix, merge, near_duplicates
@@ -15,7 +16,7 @@ from .evaluation import evaluate, item_losses
 from .models import HEADS, HUMAN_SOURCES, Example, TrainingRun
 from .promotion import decide
 from .registry import activate, active_version, load_heads, register
-from .trainer import Trainer
+from .trainer import NO_TRAFFIC, Trainer
 from .triggers import new_examples_count
 
 
@@ -33,13 +34,27 @@ class Progress:
         self.report(stage, int(percent))
 
 
-def _train(examples, progress, start, end):
+def self_training_options():
+    """The Trainer options that let it learn from the newest prompts nobody labelled (none when off)."""
+    if not settings.SECONDMIND_SELF_TRAINING:
+        return {"traffic": NO_TRAFFIC}
+    traffic = import_string(settings.SECONDMIND_TRAFFIC_SOURCE)(settings.SECONDMIND_SELF_TRAINING_PROMPTS)
+    return {"traffic": traffic, "traffic_confidence": settings.SECONDMIND_SELF_TRAINING_CONFIDENCE}
+
+
+def _self_training_summary(learning):
+    if not len(learning["traffic"]):
+        return None
+    return {"prompts": len(learning["traffic"]), "confidence": learning["traffic_confidence"]}
+
+
+def _train(examples, learning, progress, start, end):
     def on_step(fraction):
         if fraction in (0, 1) or int(fraction * 100) % 20 == 0:
             progress("training", start + (end - start) * fraction)
 
     triplets = [e.triplet for e in examples]
-    return Trainer(matrix(examples), triplets, progress=on_step).train()
+    return Trainer(matrix(examples), triplets, progress=on_step, **learning).train()
 
 
 def _pair(examples):
@@ -66,13 +81,13 @@ def _batch_helps(with_batch, without_batch, holdout):
     return False, "batch data left out: the model was better without it"
 
 
-def _train_heads(merged, holdout, progress):
+def _train_heads(merged, holdout, learning, progress):
     """(heads, examples trained on, what was decided about the batch data)."""
-    heads = _train(merged.train, progress, 10, 60)
+    heads = _train(merged.train, learning, progress, 10, 60)
     human = [e for e in merged.train if e.source in HUMAN_SOURCES]
     if len(human) == len(merged.train) or not human:
         return heads, merged.train, "no batch data"
-    without = _train(human, progress, 60, 85)
+    without = _train(human, learning, progress, 60, 85)
     keep, note = _batch_helps(heads, without, holdout)
     return (heads, merged.train, note) if keep else (without, human, note)
 
@@ -87,12 +102,13 @@ def train_and_decide(run, progress):
     progress("embedding", 5)
     ensure_embeddings(merged.train + merged.holdout)
     pairs, shown = near_duplicates(merged.train + merged.holdout, settings.SECONDMIND_NEAR_DUPLICATE_SIMILARITY)
+    learning = self_training_options()
     started = time.monotonic()
     holdout = _pair(merged.holdout)
-    blind, blind_trained_on, batch_note = _train_heads(merged, holdout, progress)
+    blind, blind_trained_on, batch_note = _train_heads(merged, holdout, learning, progress)
     # Served heads learn every human label; promotion compares the blind ones, which never saw the holdout.
     trained_on = blind_trained_on + merged.holdout
-    heads = _train(trained_on, progress, 85, 90) if merged.holdout else blind
+    heads = _train(trained_on, learning, progress, 85, 90) if merged.holdout else blind
     train_seconds = time.monotonic() - started
 
     progress("evaluating", 90)
@@ -102,7 +118,8 @@ def train_and_decide(run, progress):
     auto_train = [e for e in blind_trained_on if e.source not in HUMAN_SOURCES]
     gate = calibrate(blind, holdout, _pair(human_train), _pair(auto_train),
                      settings.SECONDMIND_AUTO_PRECISION_TARGET, settings.SECONDMIND_CERTIFY_STEP,
-                     settings.SECONDMIND_GATE_SCOPE_SIMILARITY, settings.SECONDMIND_CERTIFY_CONFIDENCE)
+                     settings.SECONDMIND_GATE_SCOPE_SIMILARITY, settings.SECONDMIND_CERTIFY_CONFIDENCE,
+                     learning=learning)
     active = active_version()
     active_blind = load_heads(active, blind=True) if active else None
     active_metrics = evaluate(active_blind, *holdout) if active else None
@@ -125,6 +142,7 @@ def train_and_decide(run, progress):
     run.version, run.promoted, run.decision = version, promote, reason
     run.summary = {**merged.summary, "batch": batch_note, "train_seconds": round(train_seconds, 2),
                    "trained_on": len(trained_on), "trained_blind_on": len(blind_trained_on),
+                   "self_training": _self_training_summary(learning),
                    "near_duplicates": {"pairs": pairs, "most_similar": shown}}
     progress("done", 100)
     return version

@@ -15,9 +15,10 @@ from secondmind import isolated
 from training.encoder import embed
 
 MODES = {
-    # the product's loop as configured, and the same loop with auto-accept switched off
+    # the product's loop as configured, and the same loop learning from people only: no auto-accept,
+    # no self-training on the unlabelled traffic
     "loop": {},
-    "review_only": {"SECONDMIND_AUTO_ACCEPT": "false", "SECONDMIND_AUDIT_RATE": "0"},
+    "review_only": {"SECONDMIND_AUTO_ACCEPT": "false", "SECONDMIND_AUDIT_RATE": "0", "SECONDMIND_SELF_TRAINING": "false"},
 }
 
 

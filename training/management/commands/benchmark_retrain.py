@@ -28,18 +28,26 @@ class Command(BaseCommand):
         rng = np.random.default_rng(0)
         self.stdout.write(f"embedding {len(records)} new prompts: {embed_seconds:.1f} s "
                           f"({len(records) / embed_seconds:.0f} prompts/s)\n")
-        self.stdout.write("| examples | train the heads (s) | evaluate 20% (s) |")
-        self.stdout.write("|---:|---:|---:|")
+        traffic = noisy(vectors, rng.integers(len(records), size=settings.SECONDMIND_SELF_TRAINING_PROMPTS), rng)
+        self.stdout.write(f"| examples | train the heads (s) | with {len(traffic):,} prompts of traffic "
+                          "to self-train on (s) | evaluate 20% (s) |")
+        self.stdout.write("|---:|---:|---:|---:|")
         for size in sizes:
             rows = rng.integers(len(records), size=size)
-            # Beyond the dataset's size, repeat it with a little noise: same cost as new prompts.
-            x = vectors[rows] + rng.normal(0, 0.01, (size, vectors.shape[1])).astype(np.float32)
-            triplets = [records[i] for i in rows]
+            x, triplets = noisy(vectors, rows, rng), [records[i] for i in rows]
             cut = int(size * 0.8)
-            started = time.perf_counter()
-            heads = Trainer(x[:cut], triplets[:cut]).train()
-            train_seconds = time.perf_counter() - started
-            started = time.perf_counter()
-            evaluate(heads, x[cut:], triplets[cut:])
-            eval_seconds = time.perf_counter() - started
-            self.stdout.write(f"| {size:,} | {train_seconds:.2f} | {eval_seconds:.2f} |")
+            heads, train_seconds = timed(Trainer(x[:cut], triplets[:cut]).train)
+            _, self_training_seconds = timed(Trainer(x[:cut], triplets[:cut], traffic=traffic).train)
+            _, eval_seconds = timed(lambda: evaluate(heads, x[cut:], triplets[cut:]))
+            self.stdout.write(f"| {size:,} | {train_seconds:.2f} | {self_training_seconds:.2f} | {eval_seconds:.2f} |")
+
+
+def noisy(vectors, rows, rng):
+    """The rows' vectors with a little noise: beyond the dataset's size, the same cost as new prompts."""
+    return vectors[rows] + rng.normal(0, 0.01, (len(rows), vectors.shape[1])).astype(np.float32)
+
+
+def timed(work):
+    """(what `work()` returns, the seconds it took)."""
+    started = time.perf_counter()
+    return work(), time.perf_counter() - started
