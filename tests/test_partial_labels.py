@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from interactions.classify import classify
 from interactions.models import Interaction, Review
 from interactions.reviews import auto_label_precision, decide
+from interactions.simulation import read_triplets
 from training.datasets import merge
 from training.encoder import embed
 from training.evaluation import evaluate
@@ -72,13 +73,8 @@ def test_a_human_file_with_an_unlabelled_head_is_refused(db, tmp_path):
         call_command("import_jsonl", str(write(tmp_path, [partial])), source="live")
 
 
-def read(path):
-    with open(path, encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines]
-
-
 def test_examples_that_label_one_head_teach_that_head_only(hwu64):
-    train, test = read(hwu64 / "train.jsonl"), read(hwu64 / "test.jsonl")
+    train, test = read_triplets(hwu64 / "train.jsonl"), read_triplets(hwu64 / "test.jsonl")
     complete, category_only = train[::100], [{**r, "subject": "", "action": ""} for r in train[1::5]]
     vectors = embed([r["prompt"] for r in complete + category_only])
     test_vectors = embed([r["prompt"] for r in test])

@@ -8,6 +8,7 @@ import numpy as np
 from interactions.classify import classify
 from interactions.models import Review
 from interactions.reviews import decide
+from interactions.simulation import read_triplets
 from interactions.traffic import unlabelled_vectors
 from training.encoder import embed
 from training.evaluation import evaluate
@@ -17,13 +18,8 @@ from training.trainer import Trainer, sure_guesses
 from .conftest import seed_lines, train_now
 
 
-def read(path):
-    with open(path, encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines]
-
-
 def test_unlabelled_traffic_makes_few_labels_go_further(hwu64):
-    train, test = read(hwu64 / "train.jsonl"), read(hwu64 / "test.jsonl")
+    train, test = read_triplets(hwu64 / "train.jsonl"), read_triplets(hwu64 / "test.jsonl")
     labelled, traffic = train[::10], [r["prompt"] for r in train[1::2]]  # 996 labels, 4,980 prompts without
     vectors, test_vectors = embed([r["prompt"] for r in labelled]), embed([r["prompt"] for r in test])
     alone = Trainer(vectors, labelled).train()
