@@ -169,7 +169,7 @@ class LoopSimulation:
                 "auto_labels": {head: dict(counts) for head, counts in self.head_labels.items()},
                 "trained_version": run.version.number, "active_version": active_version().number,
                 "promoted": bool(run.promoted), "decision": run.decision, "batch": run.summary.get("batch"),
-                "test": test, "test_change": change,
+                "self_training": run.summary.get("self_training"), "test": test, "test_change": change,
                 "gate": step_gate(run.version.metrics.get("gate", {})),
             })
 

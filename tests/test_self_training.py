@@ -4,12 +4,14 @@ first pass was sure of. The guesses shape the heads and are never stored as labe
 import json
 
 import numpy as np
+import pytest
 
 from interactions.classify import classify
 from interactions.models import Review
 from interactions.reviews import decide
 from interactions.simulation import read_triplets
 from interactions.traffic import unlabelled_vectors
+from training.calibration import out_of_fold
 from training.encoder import embed
 from training.evaluation import evaluate
 from training.models import Example
@@ -18,13 +20,30 @@ from training.trainer import Trainer, sure_guesses
 from .conftest import seed_lines, train_now
 
 
-def test_unlabelled_traffic_makes_few_labels_go_further(hwu64):
+@pytest.fixture(scope="module")
+def hwu64_vectors(hwu64):
+    """HWU64's train and test triplets, with their embeddings."""
     train, test = read_triplets(hwu64 / "train.jsonl"), read_triplets(hwu64 / "test.jsonl")
-    labelled, traffic = train[::10], [r["prompt"] for r in train[1::2]]  # 996 labels, 4,980 prompts without
-    vectors, test_vectors = embed([r["prompt"] for r in labelled]), embed([r["prompt"] for r in test])
-    alone = Trainer(vectors, labelled).train()
-    helped = Trainer(vectors, labelled, traffic=embed(traffic)).train()
+    return train, embed([r["prompt"] for r in train]), test, embed([r["prompt"] for r in test])
+
+
+def test_unlabelled_traffic_makes_few_labels_go_further(hwu64_vectors):
+    train, vectors, test, test_vectors = hwu64_vectors
+    labelled, traffic = train[::10], vectors[1::2]  # 996 labels, 4,980 prompts without
+    alone = Trainer(vectors[::10], labelled).train()
+    helped = Trainer(vectors[::10], labelled, traffic=traffic).train()
     assert evaluate(helped, test_vectors, test)["exact"] > evaluate(alone, test_vectors, test)["exact"] + 0.01
+
+
+def test_the_gates_cross_validation_models_learn_the_traffic_as_the_served_model_does(hwu64_vectors):
+    """Self-training makes a model surer; fold models that did not learn the traffic would certify
+    sureness thresholds for a less sure model than the one that serves."""
+    train, vectors, _, _ = hwu64_vectors
+    labelled, no_auto_labels = (vectors[::30], train[::30]), (vectors[:0], [])
+    learning = {"traffic": vectors[1::2], "traffic_confidence": 0.8}
+    without = out_of_fold(*labelled, 5, no_auto_labels, {})
+    self_trained = out_of_fold(*labelled, 5, no_auto_labels, learning)
+    assert self_trained.sureness.mean() > without.sureness.mean() + 0.5
 
 
 def test_only_triplets_at_least_as_probable_as_the_confidence_are_guessed(db):

@@ -78,6 +78,11 @@ def test_it_explains_each_promotion_by_the_test_prompts_gained_and_lost(result, 
     assert all(step["test_change"] is None for step in kept)
 
 
+def test_only_the_loop_learns_from_the_waiting_traffic_review_only_learns_from_people(result):
+    assert any(step["self_training"] and step["self_training"]["prompts"] > 0 for step in result["steps"])
+    assert all(step["self_training"] is None for step in result["review_only_steps"])
+
+
 def test_a_change_as_often_right_as_wrong_is_no_evidence_of_either():
     assert sign_test(6, 6) == 1.0
     assert sign_test(10, 0) == sign_test(0, 10) == 2 / 2 ** 10
