@@ -67,9 +67,9 @@ def test_the_first_model_goes_live():
     assert decide(scores(0.1), None) == (True, "First model: there was no active model.")
 
 
-def test_a_tie_keeps_the_active_model():
+def test_a_tie_keeps_the_active_model_and_says_it_is_a_tie():
     promote, reason = decide(scores(0.6), scores(0.6), np.zeros(50))
-    assert not promote and "not clearly better" in reason
+    assert not promote and "the same probability as the active model" in reason
 
 
 def test_a_candidate_with_lower_log_loss_on_most_examples_is_promoted():

@@ -54,6 +54,8 @@ def decide(candidate, active, saved=None):
         return False, f"Not promoted: {', '.join(worse)} lost more than {tolerance:.2f} accuracy ({scores})."
     if candidate["exact"] < active["exact"]:
         return False, f"Not promoted: lower exact-triplet accuracy ({scores})."
+    if not np.any(saved):
+        return False, f"Not promoted: it gives every holdout example the same probability as the active model ({scores})."
     if confidence < needed:
         return False, (f"Not promoted: not clearly better than the active model, {confidence:.0%} sure "
                        f"where {needed:.0%} is needed ({scores}).")

@@ -28,8 +28,8 @@ class Command(BaseCommand):
     def _run_with_bar(self, run):
         with tqdm(total=100, unit="%", file=self.stderr._out, bar_format="{desc:<12} {bar} {n:3.0f}%") as bar:
             def report(stage, percent):
-                bar.set_description_str(stage)
-                bar.update(percent - bar.n)
+                bar.n = percent
+                bar.set_description_str(stage)  # one refresh, so the stage and its percent show together
 
             return execute(run, report=report)
 
