@@ -35,7 +35,7 @@ def test_the_model_page_shows_the_log_loss_promotion_compared(reviewer_client, t
     page = reviewer_client.get(f"/models/{newer.number}/").content.decode()
     assert f"log-loss <strong>{newer.metrics['holdout']['log_loss']:.3f}</strong>" in page
     assert f"log-loss {newer.metrics['active_holdout']['log_loss']:.3f}" in page
-    assert "Not promoted: not clearly better" in page  # trained on nothing new
+    assert "Not promoted: it gives every holdout example the same probability" in page  # nothing new
     assert "its twin trained without the holdout" in page
 
 
