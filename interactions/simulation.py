@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 
 from training.datasets import import_jsonl, parse_jsonl
 from training.evaluation import evaluate
@@ -73,7 +74,8 @@ def sign_test(gained, lost):
 
 
 def full_supervision(vectors, records, test_vectors, test_records):
-    return test_scores(Trainer(vectors, records).train(), test_vectors, test_records)
+    heads = Trainer(vectors, records, neighbour_weight=settings.SECONDMIND_NEIGHBOUR_WEIGHT).train()
+    return test_scores(heads, test_vectors, test_records)
 
 
 @dataclass

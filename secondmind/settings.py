@@ -199,6 +199,9 @@ SECONDMIND_SELF_TRAINING_PROMPTS = envint("SECONDMIND_SELF_TRAINING_PROMPTS", "2
 # Where training finds those prompts: a function of the most to return, giving their vectors. A dotted
 # path, so that training/ never imports the app that stores them.
 SECONDMIND_TRAFFIC_SOURCE = "interactions.traffic.unlabelled_vectors"
+# Each head's probabilities are mixed, with this weight, with the vote of the 10 most similar examples
+# the model learned (0 turns it off).
+SECONDMIND_NEIGHBOUR_WEIGHT = envfloat("SECONDMIND_NEIGHBOUR_WEIGHT", "0.3")
 SECONDMIND_STALE_RUN_MINUTES = envint("SECONDMIND_STALE_RUN_MINUTES", "15")
 # Below this many holdout examples a candidate is not compared; it stays a candidate (see README).
 SECONDMIND_MIN_HOLDOUT = envint("SECONDMIND_MIN_HOLDOUT", "10")

@@ -16,8 +16,10 @@ from django.test import Client
 
 from interactions.models import ApiToken
 from interactions.rejections import rejected_prompts
+from interactions.simulation import read_triplets
 from training.datasets import import_jsonl
 from training.detector import detector
+from training.encoder import embed
 from training.models import Source, TrainingRun
 from training.pipeline import execute
 from training.triggers import create_run
@@ -150,6 +152,13 @@ def hwu64():
     if not (HWU64 / "train.jsonl").exists():
         pytest.skip(f"HWU64 is not at {HWU64} (it lives in ../shared/datasets, outside the repository)")
     return HWU64
+
+
+@pytest.fixture(scope="session")
+def hwu64_vectors(hwu64):
+    """HWU64's train and test triplets, with their embeddings."""
+    train, test = read_triplets(hwu64 / "train.jsonl"), read_triplets(hwu64 / "test.jsonl")
+    return train, embed([r["prompt"] for r in train]), test, embed([r["prompt"] for r in test])
 
 
 def test_database_url():

@@ -12,6 +12,6 @@ def test_it_prints_the_training_time_per_size_with_and_without_traffic(hwu64, tm
     data.write_text("\n".join((hwu64 / "train.jsonl").read_text(encoding="utf-8").splitlines()[:300]) + "\n")
     out = io.StringIO()
     call_command("benchmark_retrain", sizes=[200, 400], data=str(data), stdout=out)
-    assert "with 500 prompts of traffic to self-train on" in out.getvalue()
+    assert "with 500 prompts of traffic to self-train on and the neighbour vote" in out.getvalue()
     rows = re.findall(r"^\| ([\d,]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|$", out.getvalue(), re.M)
     assert [row[0] for row in rows] == ["200", "400"]

@@ -4,12 +4,10 @@ first pass was sure of. The guesses shape the heads and are never stored as labe
 import json
 
 import numpy as np
-import pytest
 
 from interactions.classify import classify
 from interactions.models import Review
 from interactions.reviews import decide
-from interactions.simulation import read_triplets
 from interactions.traffic import unlabelled_vectors
 from training.calibration import out_of_fold
 from training.encoder import embed
@@ -18,13 +16,6 @@ from training.models import Example
 from training.trainer import Trainer, sure_guesses
 
 from .conftest import seed_lines, train_now
-
-
-@pytest.fixture(scope="module")
-def hwu64_vectors(hwu64):
-    """HWU64's train and test triplets, with their embeddings."""
-    train, test = read_triplets(hwu64 / "train.jsonl"), read_triplets(hwu64 / "test.jsonl")
-    return train, embed([r["prompt"] for r in train]), test, embed([r["prompt"] for r in test])
 
 
 def test_unlabelled_traffic_makes_few_labels_go_further(hwu64_vectors):

@@ -34,12 +34,15 @@ class Progress:
         self.report(stage, int(percent))
 
 
-def self_training_options():
-    """The Trainer options that let it learn from the newest prompts nobody labelled (none when off)."""
-    if not settings.SECONDMIND_SELF_TRAINING:
-        return {"traffic": NO_TRAFFIC}
-    traffic = import_string(settings.SECONDMIND_TRAFFIC_SOURCE)(settings.SECONDMIND_SELF_TRAINING_PROMPTS)
-    return {"traffic": traffic, "traffic_confidence": settings.SECONDMIND_SELF_TRAINING_CONFIDENCE}
+def learning_options():
+    """The Trainer options of every model a run trains: the neighbour vote, and the newest prompts
+    nobody labelled to learn from (none when self-training is off)."""
+    options = {"neighbour_weight": settings.SECONDMIND_NEIGHBOUR_WEIGHT, "traffic": NO_TRAFFIC}
+    if settings.SECONDMIND_SELF_TRAINING:
+        source = import_string(settings.SECONDMIND_TRAFFIC_SOURCE)
+        options.update(traffic=source(settings.SECONDMIND_SELF_TRAINING_PROMPTS),
+                       traffic_confidence=settings.SECONDMIND_SELF_TRAINING_CONFIDENCE)
+    return options
 
 
 def _self_training_summary(learning):
@@ -102,7 +105,7 @@ def train_and_decide(run, progress):
     progress("embedding", 5)
     ensure_embeddings(merged.train + merged.holdout)
     pairs, shown = near_duplicates(merged.train + merged.holdout, settings.SECONDMIND_NEAR_DUPLICATE_SIMILARITY)
-    learning = self_training_options()
+    learning = learning_options()
     started = time.monotonic()
     holdout = _pair(merged.holdout)
     blind, blind_trained_on, batch_note = _train_heads(merged, holdout, learning, progress)
@@ -143,6 +146,7 @@ def train_and_decide(run, progress):
     run.summary = {**merged.summary, "batch": batch_note, "train_seconds": round(train_seconds, 2),
                    "trained_on": len(trained_on), "trained_blind_on": len(blind_trained_on),
                    "self_training": _self_training_summary(learning),
+                   "neighbour_weight": learning["neighbour_weight"],
                    "near_duplicates": {"pairs": pairs, "most_similar": shown}}
     progress("done", 100)
     return version

@@ -32,12 +32,15 @@ def sure_guesses(heads, vectors, confidence):
 
 class Trainer:
     def __init__(self, embeddings, triplets, steps=300, batch_size=1024, seed=0, progress=None,
-                 traffic=NO_TRAFFIC, traffic_confidence=0.8):
+                 traffic=NO_TRAFFIC, traffic_confidence=0.8, neighbour_weight=0.0):
         """`progress(fraction)` is called while training, if given.
 
         `traffic`: vectors of prompts nobody labelled. With some, the heads are trained twice, the
         second time also on the traffic the first heads were at least `traffic_confidence` sure of
-        (self-training). The guesses only shape this training; they are never stored as labels."""
+        (self-training). The guesses only shape this training; they are never stored as labels.
+
+        `neighbour_weight`: above 0, the heads remember the labelled examples and mix their own
+        probabilities with the vote of the nearest ones (`TripletHeads.remember`)."""
         if not known_triplets(triplets):
             raise ValueError("There is nothing to train on: no example labels every head.")
         self.embeddings = np.asarray(embeddings, dtype=np.float32)
@@ -48,6 +51,7 @@ class Trainer:
         self.progress = progress or (lambda fraction: None)
         self.traffic = np.asarray(traffic, dtype=np.float32)
         self.traffic_confidence = traffic_confidence
+        self.neighbour_weight = neighbour_weight
 
     def train(self):
         if not len(self.traffic):
@@ -82,6 +86,8 @@ class Trainer:
                 self.progress(start + (end - start) * step / self.steps)
         self.progress(end)
         heads.eval()
+        if self.neighbour_weight:
+            heads.remember(self.embeddings, self.triplets, self.neighbour_weight)
         return heads
 
 

@@ -29,17 +29,18 @@ class Command(BaseCommand):
         self.stdout.write(f"embedding {len(records)} new prompts: {embed_seconds:.1f} s "
                           f"({len(records) / embed_seconds:.0f} prompts/s)\n")
         traffic = noisy(vectors, rng.integers(len(records), size=settings.SECONDMIND_SELF_TRAINING_PROMPTS), rng)
-        self.stdout.write(f"| examples | train the heads (s) | with {len(traffic):,} prompts of traffic "
-                          "to self-train on (s) | evaluate 20% (s) |")
+        learning = {"traffic": traffic, "neighbour_weight": settings.SECONDMIND_NEIGHBOUR_WEIGHT}
+        self.stdout.write(f"| examples | train the heads (s) | as a run trains them: with {len(traffic):,} prompts "
+                          "of traffic to self-train on and the neighbour vote (s) | evaluate 20% (s) |")
         self.stdout.write("|---:|---:|---:|---:|")
         for size in sizes:
             rows = rng.integers(len(records), size=size)
             x, triplets = noisy(vectors, rows, rng), [records[i] for i in rows]
             cut = int(size * 0.8)
-            heads, train_seconds = timed(Trainer(x[:cut], triplets[:cut]).train)
-            _, self_training_seconds = timed(Trainer(x[:cut], triplets[:cut], traffic=traffic).train)
+            _, train_seconds = timed(Trainer(x[:cut], triplets[:cut]).train)
+            heads, run_seconds = timed(Trainer(x[:cut], triplets[:cut], **learning).train)
             _, eval_seconds = timed(lambda: evaluate(heads, x[cut:], triplets[cut:]))
-            self.stdout.write(f"| {size:,} | {train_seconds:.2f} | {self_training_seconds:.2f} | {eval_seconds:.2f} |")
+            self.stdout.write(f"| {size:,} | {train_seconds:.2f} | {run_seconds:.2f} | {eval_seconds:.2f} |")
 
 
 def noisy(vectors, rows, rng):

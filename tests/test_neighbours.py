@@ -1,0 +1,95 @@
+"""The neighbour vote: the heads remember the examples they learned and mix each head's probabilities
+with the labels of the most similar ones."""
+
+import io
+import json
+
+import numpy as np
+import torch
+
+from training.encoder import embed
+from training.evaluation import evaluate
+from training.heads import TripletHeads
+from training.registry import load_heads
+from training.trainer import Trainer
+
+from .conftest import seed_lines
+
+HEADS = ("subject", "action", "category")
+
+
+def seed():
+    records = [json.loads(line) for line in seed_lines()]
+    return embed([r["prompt"] for r in records]), records
+
+
+def alone_and_remembering(vectors, records, weight, remembered=None):
+    """The same heads twice: once predicting alone, once also remembering the examples (or
+    `remembered`, the same examples labelled otherwise)."""
+    alone = Trainer(vectors, records).train()
+    remembering = TripletHeads.from_bytes(alone.to_bytes()).remember(vectors, remembered or records, weight)
+    return alone, remembering
+
+
+def test_many_labels_go_further_with_the_vote_of_their_neighbours(hwu64_vectors):
+    train, vectors, test, test_vectors = hwu64_vectors
+    alone = Trainer(vectors[::3], train[::3]).train()  # 3,320 labels
+    voting = Trainer(vectors[::3], train[::3], neighbour_weight=0.3).train()
+    assert evaluate(voting, test_vectors, test)["exact"] > evaluate(alone, test_vectors, test)["exact"] + 0.005
+
+
+def test_a_remembered_prompt_gets_its_own_labels_from_the_vote_alone(db):
+    vectors, records = seed()
+    _, remembering = alone_and_remembering(vectors, records, weight=1.0)
+    predicted = remembering.predict(vectors).per_head
+    assert all(predicted[h][0][i] == r[h] for i, r in enumerate(records) for h in HEADS)
+
+
+def test_without_weight_the_heads_remember_nothing_and_predict_alone(db):
+    vectors, records = seed()
+    heads = Trainer(vectors, records, neighbour_weight=0.0).train()
+    assert len(heads.memory) == 0
+    alone, remembering = alone_and_remembering(vectors, records, weight=0.0)
+    np.testing.assert_array_equal(remembering.predict(vectors).sureness, alone.predict(vectors).sureness)
+
+
+def test_a_blank_label_gives_no_vote_for_its_head(db):
+    vectors, records = seed()
+    no_action = [{**r, "action": ""} for r in records]
+    alone, remembering = alone_and_remembering(vectors, records, weight=0.5, remembered=no_action)
+    queries = torch.as_tensor(embed(["Remind me to water the plants on friday", "Draft a reply to the landlord"]))
+    with torch.no_grad():
+        own, mixed = alone.head_log_probs(queries), remembering.head_log_probs(queries)
+    assert torch.equal(mixed["action"], own["action"])
+    assert not torch.allclose(mixed["subject"], own["subject"])
+
+
+def test_the_memory_travels_in_the_model_file(db):
+    vectors, records = seed()
+    _, remembering = alone_and_remembering(vectors, records, weight=0.3)
+    loaded = TripletHeads.from_bytes(remembering.to_bytes())
+    assert len(loaded.memory) == len(records)
+    np.testing.assert_allclose(loaded.predict(vectors).sureness, remembering.predict(vectors).sureness, atol=1e-5)
+
+
+def test_a_model_file_from_before_the_memory_predicts_with_the_heads_alone(db):
+    vectors, records = seed()
+    heads = Trainer(vectors, records).train()
+    layers_only = {k: v for k, v in heads.state_dict().items() if not k.startswith("memory")}
+    buffer = io.BytesIO()
+    torch.save({"labels": heads.labels, "triplets": [list(t) for t in heads.triplets], "state_dict": layers_only},
+               buffer)
+    loaded = TripletHeads.from_bytes(buffer.getvalue())
+    np.testing.assert_array_equal(loaded.predict(vectors).sureness, heads.predict(vectors).sureness)
+
+
+def test_the_served_heads_remember_the_holdout_and_the_blind_heads_do_not(trained):
+    served, blind = load_heads(trained), load_heads(trained, blind=True)
+    assert trained.evaluated_on.count() > 0
+    assert len(served.memory) == trained.trained_on.count()
+    assert len(blind.memory) == trained.trained_on.count() - trained.evaluated_on.count()
+
+
+def test_the_model_page_says_it_counts_the_neighbour_vote(reviewer_client, trained):
+    page = reviewer_client.get(f"/models/{trained.number}/").content.decode()
+    assert "Neighbour vote: each head's probabilities are mixed, with weight 0.3" in page
