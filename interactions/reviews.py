@@ -55,10 +55,16 @@ def overridden_triplet(interaction, changes):
     return triplet
 
 
+def already_decided(interaction):
+    return AlreadyDecided(interaction.reviews.exclude(decision=Review.Decision.FEEDBACK).first())
+
+
 def decide(interaction_id, reviewer, decision, changes=None):
     """Approve, override or reject one item; a second decision on the same item raises AlreadyDecided."""
     with transaction.atomic():
         interaction = Interaction.objects.get(pk=interaction_id)
+        if interaction.decided_at is not None:  # said first: whatever else is wrong with this decision
+            raise already_decided(interaction)
         if decision == Review.Decision.REJECTED:
             after = None
         else:
@@ -66,8 +72,8 @@ def decide(interaction_id, reviewer, decision, changes=None):
             if decision == Review.Decision.OVERRIDDEN and after == interaction.triplet:
                 decision = Review.Decision.APPROVED
         claimed = Interaction.objects.filter(pk=interaction_id, decided_at__isnull=True).update(decided_at=timezone.now())
-        if not claimed:
-            raise AlreadyDecided(interaction.reviews.exclude(decision=Review.Decision.FEEDBACK).first())
+        if not claimed:  # another reviewer decided it in the meantime
+            raise already_decided(interaction)
         if after is not None:
             interaction.example, _ = add_example(
                 interaction.prompt, after, Source.LIVE, user=reviewer, embedding=interaction.vector()
