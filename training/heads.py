@@ -63,6 +63,7 @@ class TripletHeads(nn.Module):
         self.register_buffer("memory", torch.zeros(memory_size, dimensions, dtype=torch.float16))
         self.register_buffer("memory_labels", torch.full((memory_size, len(HEADS)), -1, dtype=torch.long))
         self.register_buffer("memory_weight", torch.zeros(()))
+        self._unpack_memory()
 
     def forward(self, embeddings):
         return {head: layer(embeddings) for head, layer in self.layers.items()}
@@ -76,7 +77,13 @@ class TripletHeads(nn.Module):
             [[index[k].get(t[head], -1) for k, head in enumerate(HEADS)] for t in triplets], dtype=torch.long
         ).reshape(len(triplets), len(HEADS))
         self.memory_weight = torch.tensor(float(weight))
+        self._unpack_memory()
         return self
+
+    def _unpack_memory(self):
+        """A full-precision copy of the remembered vectors, made once: converting 50,000 of them took a
+        classify call 20 ms."""
+        self._memory_vectors = self.memory.float()
 
     def head_log_probs(self, embeddings):
         """{head: log-probabilities of its labels}, one row per embedding, neighbour vote included."""
@@ -85,7 +92,7 @@ class TripletHeads(nn.Module):
         weight = float(self.memory_weight)
         if weight == 0 or not len(self.memory):
             return log_p
-        nearest = torch.topk(embeddings @ self.memory.float().T, min(NEIGHBOURS, len(self.memory)), dim=1)
+        nearest = torch.topk(embeddings @ self._memory_vectors.T, min(NEIGHBOURS, len(self.memory)), dim=1)
         votes = torch.softmax(SIMILARITY_TEMPERATURE * nearest.values, dim=1)
         for k, head in enumerate(HEADS):
             labels = self.memory_labels[:, k][nearest.indices]
@@ -159,5 +166,6 @@ class TripletHeads(nn.Module):
         heads = cls(saved["labels"], saved["triplets"], memory_size=len(state.get("memory", ())))
         # files from before the neighbour vote hold no memory: they keep predicting with the heads alone
         heads.load_state_dict({**heads.state_dict(), **state})
+        heads._unpack_memory()
         heads.eval()
         return heads
