@@ -5,11 +5,12 @@ import io
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from training.encoder import embed
-from training.evaluation import evaluate
-from training.heads import TripletHeads
+from training.evaluation import evaluate, item_losses
+from training.heads import CHUNK, TripletHeads
 from training.registry import load_heads
 from training.trainer import Trainer
 
@@ -31,11 +32,34 @@ def alone_and_remembering(vectors, records, weight, remembered=None):
     return alone, remembering
 
 
-def test_many_labels_go_further_with_the_vote_of_their_neighbours(hwu64_vectors):
+@pytest.fixture(scope="module")
+def voting(hwu64_vectors):
+    """Heads that learned 3,320 HWU64 labels and remember them."""
+    train, vectors, _, _ = hwu64_vectors
+    return Trainer(vectors[::3], train[::3], neighbour_weight=0.3).train()
+
+
+def test_many_labels_go_further_with_the_vote_of_their_neighbours(hwu64_vectors, voting):
     train, vectors, test, test_vectors = hwu64_vectors
-    alone = Trainer(vectors[::3], train[::3]).train()  # 3,320 labels
-    voting = Trainer(vectors[::3], train[::3], neighbour_weight=0.3).train()
+    alone = Trainer(vectors[::3], train[::3]).train()
     assert evaluate(voting, test_vectors, test)["exact"] > evaluate(alone, test_vectors, test)["exact"] + 0.005
+
+
+def test_more_prompts_than_fit_in_one_chunk_are_predicted_as_they_would_be_apart(hwu64_vectors, voting):
+    _, vectors, _, _ = hwu64_vectors
+    rows, half = vectors[: CHUNK + CHUNK // 2], CHUNK // 2
+    together, apart = voting.predict(rows), [voting.predict(rows[:half]), voting.predict(rows[half:])]
+    for head in HEADS:
+        assert together.per_head[head][0] == apart[0].per_head[head][0] + apart[1].per_head[head][0]
+    np.testing.assert_allclose(together.sureness, np.concatenate([p.sureness for p in apart]), atol=1e-4)
+
+
+def test_a_holdout_larger_than_one_chunk_is_scored_as_its_parts_would_be(hwu64_vectors, voting):
+    train, vectors, _, _ = hwu64_vectors
+    size, half = CHUNK + CHUNK // 2, CHUNK // 2
+    together = item_losses(voting, vectors[:size], train[:size])
+    apart = [item_losses(voting, vectors[:half], train[:half]), item_losses(voting, vectors[half:size], train[half:size])]
+    np.testing.assert_allclose(together, np.concatenate(apart), rtol=1e-5)
 
 
 def test_a_remembered_prompt_gets_its_own_labels_from_the_vote_alone(db):

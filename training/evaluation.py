@@ -6,7 +6,7 @@ import math
 import numpy as np
 import torch
 
-from .heads import CHUNK
+from .heads import in_chunks
 from .models import HEADS
 
 # A gold label the model does not know, or gives less than 1 in 10,000, costs the same per head: one
@@ -42,9 +42,8 @@ def item_losses(heads, embeddings, triplets):
     """Per example, the log-loss of its gold labels summed over the heads (lower is better): unlike
     accuracy it credits a model for how much probability it gives the right answer, so a small holdout
     tells two models apart with far fewer examples."""
-    embeddings = torch.as_tensor(np.asarray(embeddings, dtype=np.float32))
     with torch.no_grad():
-        parts = [heads.head_log_probs(embeddings[start:start + CHUNK]) for start in range(0, len(embeddings), CHUNK)]
+        parts = [heads.head_log_probs(part) for part in in_chunks(embeddings)]
     losses = np.zeros(len(triplets))
     for head in HEADS:
         log_p = np.concatenate([part[head].numpy() for part in parts]) if parts else None

@@ -29,6 +29,12 @@ def log_odds(log_p, log_not_p):
     return torch.clamp(log_p - log_not_p, -MAX_LOG_ODDS, MAX_LOG_ODDS)
 
 
+def in_chunks(embeddings):
+    """The embeddings as float32 tensors of at most CHUNK rows each, in order."""
+    embeddings = torch.as_tensor(np.asarray(embeddings, dtype=np.float32))
+    return torch.split(embeddings, CHUNK)
+
+
 def own_log_odds(log_p, chosen):
     """Per row, the log-odds of the chosen output under this head's own distribution."""
     rows = torch.arange(len(log_p))
@@ -121,8 +127,7 @@ class TripletHeads(nn.Module):
         not sure of: a category with one known action makes that action as sure as the category, and
         the traffic has intents no labelled example showed yet."""
         self.eval()
-        embeddings = torch.as_tensor(np.asarray(embeddings, dtype=np.float32))
-        parts = [self._predict(embeddings[start:start + CHUNK]) for start in range(0, len(embeddings), CHUNK)]
+        parts = [self._predict(part) for part in in_chunks(embeddings)]
         if len(parts) == 1:
             return parts[0]
         return HeadPredictions(
