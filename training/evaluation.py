@@ -46,7 +46,7 @@ def item_losses(heads, embeddings, triplets):
         parts = [heads.head_log_probs(part) for part in in_chunks(embeddings)]
     losses = np.zeros(len(triplets))
     for head in HEADS:
-        log_p = np.concatenate([part[head].numpy() for part in parts]) if parts else None
+        log_p = np.concatenate([part[head].numpy() for part in parts])
         index = {label: i for i, label in enumerate(heads.labels[head])}
         for row, triplet in enumerate(triplets):
             column = index.get(triplet[head])
