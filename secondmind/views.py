@@ -10,6 +10,7 @@ from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from training.datasets import EXPORT_FILES, InvalidDataset, export_jsonl, import_jsonl
 from training.models import HEADS, Example, ModelVersion, Source, TrainingRun
@@ -39,7 +40,11 @@ def overview(request):
 @login_required
 def training_progress(request):
     recover_stale_runs()
-    return render(request, "overview.html#training-status", {"run": training_status()})
+    run = training_status()
+    if request.htmx and not (run and run.is_open):
+        # only a page watching an open run polls: it just ended, and the page's models and numbers with it
+        return HttpResponseClientRefresh()
+    return render(request, "overview.html#training-status", {"run": run})
 
 
 @staff_required

@@ -6,6 +6,7 @@ from django.test import Client
 from interactions.classify import classify
 
 from training.models import ModelVersion, TrainingRun
+from training.triggers import create_run
 from tests.conftest import train_now
 
 PAGES = ["/", "/review/", "/models/", "/datasets/", "/training/progress/", "/datasets/base.jsonl", "/api/v1/docs",
@@ -66,6 +67,19 @@ def test_staff_retrain_queues_a_run_and_shows_its_progress(staff_client, trained
     run = TrainingRun.objects.get(status="queued")
     assert f"Run #{run.pk}" in response.content.decode()
     assert 'hx-trigger="every 1s"' in response.content.decode()
+
+
+def test_the_progress_poll_shows_a_running_run(staff_client, trained):
+    run = create_run(TrainingRun.Trigger.MANUAL, force=True)
+    response = staff_client.get("/training/progress/", headers={"HX-Request": "true"})
+    assert f"Run #{run.pk}" in response.content.decode()
+    assert "HX-Refresh" not in response.headers
+
+
+def test_the_progress_poll_reloads_the_page_when_the_run_ends(staff_client, trained):
+    train_now()
+    response = staff_client.get("/training/progress/", headers={"HX-Request": "true"})
+    assert response.headers["HX-Refresh"] == "true"  # so the new version shows in the models table
 
 
 def test_staff_promote_needs_a_reason(staff_client, trained):

@@ -103,9 +103,11 @@ def test_an_override_of_one_head_with_a_new_label_is_in_the_live_export(page, re
 
 def test_the_retrain_button_shows_progress_then_the_new_version(page, staff, trained, worker):
     log_in(page, "sam", "sam-password-1")
+    page.goto("/models/")
     page.click("text=Retrain now")
     page.locator("#training-status >> text=/queued|running/").wait_for()
     page.locator("#training-status >> text=Produced v2").wait_for(timeout=120000)
+    page.locator("table.list >> a:text-is('v2')").wait_for()
     assert ModelVersion.objects.filter(number=2).exists()
 
 
