@@ -228,14 +228,19 @@ def largest_drop(steps):
 
 
 def outside_counts():
-    return {"prompts": 0, "auto_accepted": 0, "auto_labelled": 0, "heads": dict.fromkeys(HEADS, 0)}
+    return {"prompts": 0, "auto_accepted": 0, "auto_labelled": 0, "heads": dict.fromkeys(HEADS, 0), "labelled": []}
 
 
 def count_labelled_without_a_person(counts, interaction):
+    """Counts what the gate labelled of an out-of-scope prompt, and keeps the prompt with those labels:
+    whether the mistake is the gate's or the out-of-scope set's is for a person to read."""
     counts["auto_accepted"] += interaction.verdict == Verdict.ACCEPTED
     counts["auto_labelled"] += bool(interaction.auto_labelled)
     for head in interaction.auto_labelled:
         counts["heads"][head] += 1
+    if interaction.auto_labelled:
+        counts["labelled"].append({"prompt": interaction.prompt, "accepted": interaction.verdict == Verdict.ACCEPTED,
+                                   **{head: interaction.triplet[head] for head in interaction.auto_labelled}})
 
 
 def step_gate(gate):

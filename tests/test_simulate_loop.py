@@ -6,7 +6,8 @@ import random
 import pytest
 from django.core.management import call_command
 
-from interactions.simulation import sign_test, with_strays
+from interactions.classify import classify
+from interactions.simulation import count_labelled_without_a_person, outside_counts, sign_test, with_strays
 from tests.test_out_of_scope import OUT_OF_SCOPE
 
 STEP_FIELDS = {"prompts_seen", "human_labels", "auto_accepted", "auto_correct", "auto_labels", "active_version", "promoted", "test"}
@@ -110,6 +111,15 @@ def test_the_reviewer_rejects_out_of_scope_traffic_and_the_report_counts_it(resu
     assert strays["rejected"] >= 1
     assert strays["rejected"] + strays["auto_accepted"] <= strays["prompts"]
     assert result["prompts_seen"] == 1500 - 50 + len(STRAYS)
+
+
+def test_the_report_names_each_out_of_scope_prompt_labelled_without_a_person(trained, accept_everything):
+    counts = outside_counts()
+    interaction = classify("Remind me to water the plants on friday", source="simulation")
+    count_labelled_without_a_person(counts, interaction)
+    assert counts["auto_accepted"] == 1
+    assert counts["labelled"] == [{"prompt": "Remind me to water the plants on friday", "accepted": True,
+                                   **interaction.triplet}]
 
 
 def test_out_of_scope_traffic_joins_the_stream_without_reordering_it():

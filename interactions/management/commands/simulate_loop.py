@@ -13,6 +13,7 @@ from tqdm import tqdm
 from interactions.simulation import LoopSimulation, Plan, all_heads, full_supervision, make_plan
 from secondmind import isolated
 from training.encoder import embed
+from training.models import HEADS
 
 MODES = {
     # the product's loop as configured, and the same loop learning from people only: no auto-accept,
@@ -160,6 +161,9 @@ class Command(BaseCommand):
             heads = ", ".join(f"{head} {n}" for head, n in outside["heads"].items())
             self.stdout.write(f"\nOut of scope: {outside['prompts']} prompts, {outside['auto_accepted']} auto-accepted, "
                               f"{outside['auto_labelled']} with a head labelled without a person ({heads}).")
+        for item in (strays or {}).get("labelled", []) + (outside or {}).get("labelled", []):
+            if item["accepted"]:
+                self.stdout.write(f"Auto-accepted out of scope: {item['prompt']!r} as {' / '.join(item[h] for h in HEADS)}")
 
 
 def plot(result, path):
