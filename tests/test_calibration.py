@@ -60,11 +60,11 @@ def test_out_of_scope_evidence_is_never_certified():
     assert certified_threshold(scores, [True] * 100, target=0.9, step=50) is None
 
 
-def clusters(count, size, seed=0):
+def clusters(count, size, seed=0, spread=0.05):
     """Unit vectors around `count` centres, each cluster one triplet."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(count, 384))
-    vectors = np.repeat(centres, size, axis=0) + rng.normal(scale=0.05, size=(count * size, 384))
+    vectors = np.repeat(centres, size, axis=0) + rng.normal(scale=spread, size=(count * size, 384))
     vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
     triplets = [{"subject": "s", "action": f"a{i // size % 2}", "category": f"c{i // size}"} for i in range(count * size)]
     return vectors, triplets
@@ -87,6 +87,19 @@ def test_random_labels_are_never_certified():
     heads = Trainer(vectors, shuffled).train()
     gate = calibrate(heads, NONE, (vectors, shuffled), NONE, target=0.95, step=50, scope=0.6, confidence=0.9)
     assert gate["threshold"] is None
+
+
+def test_random_labels_are_never_certified_by_heads_that_vote_with_their_neighbours():
+    # loose clusters: a prompt is far nearer itself than its neighbours, so a fold model that remembered
+    # the fold it is judged on would vote each prompt its own label
+    vectors, triplets = clusters(4, 30, spread=0.65)
+    shuffled = [triplets[i] for i in np.random.default_rng(1).permutation(len(triplets))]
+    voting = {"neighbour_weight": 1.0}
+    heads = Trainer(vectors, shuffled, **voting).train()
+    gate = calibrate(heads, NONE, (vectors, shuffled), NONE, target=0.95, step=50, scope=0.6, confidence=0.9,
+                     learning=voting)
+    assert gate["threshold"] is None
+    assert all(gate["heads"][head]["threshold"] is None for head in ("action", "category"))
 
 
 def test_too_little_evidence_certifies_nothing():
