@@ -161,9 +161,9 @@ class Command(BaseCommand):
             heads = ", ".join(f"{head} {n}" for head, n in outside["heads"].items())
             self.stdout.write(f"\nOut of scope: {outside['prompts']} prompts, {outside['auto_accepted']} auto-accepted, "
                               f"{outside['auto_labelled']} with a head labelled without a person ({heads}).")
-        for item in (strays or {}).get("labelled", []) + (outside or {}).get("labelled", []):
-            if item["accepted"]:
-                self.stdout.write(f"Auto-accepted out of scope: {item['prompt']!r} as {' / '.join(item[h] for h in HEADS)}")
+        accepted = [item for counts in (strays, outside) if counts for item in counts["labelled"] if item["accepted"]]
+        for item in accepted:
+            self.stdout.write(f"Auto-accepted out of scope: {item['prompt']!r} as {' / '.join(item[h] for h in HEADS)}")
 
 
 def plot(result, path):
