@@ -54,7 +54,7 @@ def test_only_triplets_at_least_as_probable_as_the_confidence_are_guessed(db):
                        for i in np.flatnonzero(sure)]
 
 
-def test_the_traffic_is_the_newest_undecided_prompts_no_dataset_holds(trained, review_everything, reviewer):
+def test_the_traffic_is_the_newest_prompts_no_person_decided(trained, review_everything, reviewer):
     waiting = [classify(p) for p in ("Book a table for two at the italian place tonight",
                                      "Translate this paragraph into german for me",
                                      "Order a large pizza with extra cheese")]
@@ -63,6 +63,12 @@ def test_the_traffic_is_the_newest_undecided_prompts_no_dataset_holds(trained, r
     classify("+1")  # noise never waits for review
     np.testing.assert_array_equal(unlabelled_vectors(2), np.stack([waiting[2].vector(), waiting[1].vector()]))
     assert len(unlabelled_vectors(100)) == 3
+
+
+def test_a_prompt_the_gate_labelled_some_heads_of_is_still_traffic(category_certified):
+    interaction = classify("Find my notes about the kubernetes upgrade")
+    assert interaction.auto_labelled == ["category"]
+    np.testing.assert_array_equal(unlabelled_vectors(100), np.stack([interaction.vector()]))
 
 
 def test_no_prompt_of_the_holdout_region_is_traffic(trained, review_everything):
