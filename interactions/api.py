@@ -1,17 +1,20 @@
 """The REST API (django-ninja): /api/v1/classify, feedback, the active model, hand promotion."""
 
+import json
 from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
+from django.db import OperationalError
 from django.utils import timezone
 from ninja import Field, Header, NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import field_validator
 
-from training.models import label_error
+from training.locks import RETRY_AFTER_SECONDS, is_lock_timeout
+from training.models import is_encodable, label_error
 from training.promotion import UnknownVersion, promote_by_hand, version_by_number
 from training.registry import ModelFileError, active_version
 
@@ -65,6 +68,16 @@ def body_too_big(request, exc):
                                                    "or a smaller context."}, status=413)
 
 
+@api.exception_handler(OperationalError)
+def database_busy(request, exc):
+    if not is_lock_timeout(exc):
+        raise exc
+    response = api.create_response(request, {"detail": "The database is busy (another process holds its write lock): "
+                                                       f"nothing was stored; retry in {RETRY_AFTER_SECONDS} s."}, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 @api.exception_handler(HttpError)
 def http_error(request, exc):
     message = str(exc)
@@ -83,11 +96,24 @@ class ClassifyIn(Schema):
     prompt: str = Field(..., strict=True, description="The text a person sent to the assistant.")
     context: dict[str, Any] | None = Field(None, description="Any JSON object kept with the interaction.")
 
+    @field_validator("context")
+    @classmethod
+    def context_is_storable(cls, value):
+        if value is None:
+            return value
+        try:
+            json.dumps(value, allow_nan=False)
+        except ValueError:
+            raise ValueError("holds NaN or Infinity, which JSON cannot store: send null or a string") from None
+        return value
+
     @field_validator("prompt")
     @classmethod
     def prompt_has_text(cls, value):
         if not value.strip():
             raise ValueError("must not be empty or only whitespace")
+        if not is_encodable(value):
+            raise ValueError("holds a lone surrogate (an invalid \\uD800-\\uDFFF escape): send valid Unicode text")
         limit = settings.SECONDMIND_MAX_PROMPT_CHARS
         if len(value) > limit:
             raise ValueError(f"is {len(value)} characters long; the limit is {limit}")
@@ -161,6 +187,13 @@ class ModelOut(Schema):
 
 class PromoteIn(Schema):
     reason: str = Field(..., min_length=1, description="Why, recorded with the promotion.")
+
+    @field_validator("reason")
+    @classmethod
+    def reason_has_text(cls, value):
+        if not value.strip():
+            raise ValueError("must say why, not only whitespace")
+        return value.strip()
 
 
 def _model_out(version):

@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "secondmind.middleware.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "secondmind.urls"
@@ -202,7 +203,7 @@ SECONDMIND_TRAFFIC_SOURCE = "interactions.traffic.unlabelled_vectors"
 # Each head's probabilities are mixed, with this weight, with the vote of the 10 most similar examples
 # the model learned (0 turns it off).
 SECONDMIND_NEIGHBOUR_WEIGHT = envfloat("SECONDMIND_NEIGHBOUR_WEIGHT", "0.3")
-SECONDMIND_STALE_RUN_MINUTES = envint("SECONDMIND_STALE_RUN_MINUTES", "15")
+SECONDMIND_STALE_RUN_MINUTES = envint("SECONDMIND_STALE_RUN_MINUTES", "2")
 # Below this many holdout examples a candidate is not compared; it stays a candidate (see README).
 SECONDMIND_MIN_HOLDOUT = envint("SECONDMIND_MIN_HOLDOUT", "10")
 # Share of auto-accepted interactions also sent to the review queue as "audit" items.

@@ -16,7 +16,8 @@ from training.datasets import EXPORT_FILES, InvalidDataset, export_jsonl, import
 from training.models import HEADS, Example, ModelVersion, Source, TrainingRun
 from training.promotion import promote_by_hand
 from training.registry import ModelFileError
-from training.triggers import TrainingBusy, enqueue, recover_stale_runs
+from training.liveness import recover_stale_runs
+from training.triggers import TrainingBusy, enqueue
 
 from .overview import summary, training_status
 

@@ -29,3 +29,15 @@ def test_setup_loads_the_seed_trains_and_creates_the_admin_once(db, settings, tm
     assert ModelVersion.objects.get().status == ModelVersion.Status.ACTIVE
     assert (tmp_path / "admin-password.txt").exists()
     assert Example.objects.filter(source=Source.BASE).count() == 69
+
+
+def test_retrain_wait_trains_a_run_queued_for_a_worker_that_is_not_running(seeded):
+    from training.models import TrainingRun
+    from training.triggers import enqueue
+
+    queued = enqueue(TrainingRun.Trigger.THRESHOLD)
+    out = StringIO()
+    call_command("retrain", wait=True, stdout=out)
+    queued.refresh_from_db()
+    assert queued.status == TrainingRun.Status.SUCCEEDED
+    assert f"Training the queued run #{queued.pk} here." in out.getvalue()

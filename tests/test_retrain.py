@@ -36,6 +36,13 @@ def test_retrain_without_wait_queues_a_run_for_the_worker(seeded, capsys):
 def test_retrain_refuses_while_another_run_is_open(seeded):
     call_command("retrain")
     with pytest.raises(CommandError, match="already queued"):
+        call_command("retrain")
+
+
+def test_retrain_wait_refuses_while_another_run_is_running(seeded):
+    call_command("retrain")
+    TrainingRun.objects.update(status=TrainingRun.Status.RUNNING)
+    with pytest.raises(CommandError, match="already running"):
         call_command("retrain", wait=True)
 
 

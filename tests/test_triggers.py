@@ -10,7 +10,8 @@ from django_q.models import Schedule
 from training.datasets import add_example
 from training.models import ModelVersion, Source, TrainingRun
 from training.tasks import run_training, scheduled_retrain
-from training.triggers import TrainingBusy, create_run, enqueue, new_examples_count, recover_stale_runs
+from training.liveness import recover_stale_runs
+from training.triggers import TrainingBusy, create_run, enqueue, new_examples_count
 
 TRIPLET = {"subject": "Note", "action": "Find", "category": "Knowledge"}
 

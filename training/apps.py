@@ -2,19 +2,21 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def ensure_weekly_schedule(sender, **kwargs):
-    """The weekly retrain as a django-q2 cron schedule, created or updated after every migrate."""
+def ensure_schedules(sender, **kwargs):
+    """The worker's django-q2 schedules, created or updated after every migrate: the weekly retrain, and
+    every minute the recovery of runs whose worker died (so that nobody has to look for it to happen)."""
     from django.conf import settings
     from django_q.models import Schedule
 
     Schedule.objects.update_or_create(
         name="weekly-retrain",
-        defaults={
-            "func": "training.tasks.scheduled_retrain",
-            "schedule_type": Schedule.CRON,
-            "cron": settings.SECONDMIND_RETRAIN_CRON,
-            "repeats": -1,
-        },
+        defaults={"func": "training.tasks.scheduled_retrain", "schedule_type": Schedule.CRON,
+                  "cron": settings.SECONDMIND_RETRAIN_CRON, "repeats": -1},
+    )
+    Schedule.objects.update_or_create(
+        name="recover-stale-runs",
+        defaults={"func": "training.liveness.recover_stale_runs", "schedule_type": Schedule.MINUTES,
+                  "minutes": 1, "repeats": -1},
     )
 
 
@@ -26,5 +28,5 @@ class TrainingConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the settings checks)
         from .encoder import leave_cores_to_torch
 
-        post_migrate.connect(ensure_weekly_schedule, sender=self)
+        post_migrate.connect(ensure_schedules, sender=self)
         leave_cores_to_torch()

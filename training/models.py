@@ -20,14 +20,25 @@ class Source(models.TextChoices):
 HUMAN_SOURCES = (Source.BASE, Source.LIVE)
 
 
+def is_encodable(text):
+    """False for text a database and the tokenizer cannot take: a lone surrogate from a JSON escape."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def label_error(head, value):
     """What is wrong with a label, or None: the one rule for imports, the API, reviews and the admin."""
     if not isinstance(value, str) or not value.strip():
         return f'"{head}" must be a non-empty string'
+    if not is_encodable(value):
+        return f'"{head}" holds a lone surrogate: send valid Unicode text'
     if len(value) > MAX_LABEL_CHARS:
         return f'"{head}" is longer than {MAX_LABEL_CHARS} characters'
-    if value.strip() == UNKNOWN:
-        return f'"{head}" cannot be "{UNKNOWN}": it is reserved for an unsure head'
+    if value.strip().casefold() == UNKNOWN.casefold():
+        return f'"{head}" cannot be "{UNKNOWN}" (in any case): it is reserved for an unsure head'
     return None
 
 
@@ -179,6 +190,7 @@ class TrainingRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the process that runs it.")
     data_until = models.BigIntegerField(
         default=0, help_text="The highest example id present when the run started."
     )

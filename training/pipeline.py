@@ -2,9 +2,12 @@
 active model's blind heads on it, train the served heads on the holdout too, register the candidate and
 promote it only if it is better."""
 
+import logging
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -15,22 +18,28 @@ from .encoder import ENCODER_NAME
 from .evaluation import evaluate, item_losses
 from .models import HEADS, HUMAN_SOURCES, Example, TrainingRun
 from .promotion import decide
-from .registry import activate, active_version, load_heads, register
+from .liveness import Heartbeat, RunAbandoned, beat, fail, this_worker
+from .locks import retrying_when_locked
+from .registry import activate, active_version, load_heads, register, store
 from .trainer import NO_TRAFFIC, Trainer
 from .triggers import new_examples_count
 
+log = logging.getLogger(__name__)
+
 
 class Progress:
-    """Records the stage and percent of a run as it goes; `report` also feeds a console bar."""
+    """Records the stage and percent of a run as it goes; `report` also feeds a console bar. Stops the
+    run (RunAbandoned) once it was marked failed."""
 
     def __init__(self, run, report=None):
         self.run = run
         self.report = report or (lambda stage, percent: None)
 
     def __call__(self, stage, percent):
+        if (stage, int(percent)) == (self.run.stage, self.run.percent):
+            return
         self.run.stage, self.run.percent = stage, int(percent)
-        self.run.heartbeat_at = timezone.now()
-        self.run.save(update_fields=["stage", "percent", "heartbeat_at"])
+        retrying_when_locked(lambda: beat(self.run.pk, stage=stage, percent=int(percent)))
         self.report(stage, int(percent))
 
 
@@ -96,7 +105,7 @@ def _train_heads(merged, holdout, learning, progress):
 
 
 def train_and_decide(run, progress):
-    """The body of a run; returns the new version, promoted or not."""
+    """The body of a run: the Candidate it trained, with the promotion decided but not yet recorded."""
     progress("merging", 2)
     run.data_until = Example.objects.aggregate(m=Max("pk"))["m"] or 0
     merged = merge()
@@ -126,29 +135,59 @@ def train_and_decide(run, progress):
     active = active_version()
     active_blind = load_heads(active, blind=True) if active else None
     active_metrics = evaluate(active_blind, *holdout) if active else None
-    version = register(
-        heads,
-        ENCODER_NAME,
-        trained_on=trained_on,
-        evaluated_on=merged.holdout,
-        metrics={"holdout": candidate_metrics, "active_holdout": active_metrics,
-                 "challenged": active.number if active else None, "gate": gate},
-        blind=blind if merged.holdout else None,
-    )
     promote, reason = decide(candidate_metrics, active_metrics,
                              _loss_saved(blind, active_blind, holdout) if active else None)
-    if promote:
-        activate(version)
-    elif active is not None:
-        version.status = version.Status.REJECTED
-        version.save(update_fields=["status"])
-    run.version, run.promoted, run.decision = version, promote, reason
-    run.summary = {**merged.summary, "batch": batch_note, "train_seconds": round(train_seconds, 2),
-                   "trained_on": len(trained_on), "trained_blind_on": len(blind_trained_on),
-                   "self_training": _self_training_summary(learning),
-                   "neighbour_weight": learning["neighbour_weight"],
-                   "near_duplicates": {"pairs": pairs, "most_similar": shown}}
-    progress("done", 100)
+    progress("registering", 97)
+    summary = {**merged.summary, "batch": batch_note, "train_seconds": round(train_seconds, 2),
+               "trained_on": len(trained_on), "trained_blind_on": len(blind_trained_on),
+               "self_training": _self_training_summary(learning),
+               "neighbour_weight": learning["neighbour_weight"],
+               "near_duplicates": {"pairs": pairs, "most_similar": shown}}
+    return Candidate(
+        files=store(heads, blind if merged.holdout else None), trained_on=trained_on,
+        evaluated_on=merged.holdout, promote=promote, decision=reason, summary=summary,
+        metrics={"holdout": candidate_metrics, "active_holdout": active_metrics,
+                 "challenged": active.number if active else None, "gate": gate},
+        challenged=active.pk if active else None,
+    )
+
+
+@dataclass
+class Candidate:
+    """What a run trained and decided, not yet recorded: `conclude` records it all or nothing."""
+
+    files: object
+    trained_on: list
+    evaluated_on: list
+    metrics: dict
+    promote: bool
+    decision: str
+    summary: dict
+    challenged: int | None
+
+
+def conclude(run, candidate):
+    """Register the candidate, promote it if it won, and close the run, in one transaction that first
+    checks, under a lock, that the run is still running: a run marked failed never registers or promotes.
+    A candidate that won against a model which is no longer the active one stays a candidate."""
+    with transaction.atomic():
+        if not TrainingRun.objects.select_for_update().filter(pk=run.pk, status=TrainingRun.Status.RUNNING).exists():
+            raise RunAbandoned(f"Training run #{run.pk} was marked failed while it ran; its result is discarded.")
+        version = register(candidate.files, ENCODER_NAME, candidate.trained_on, candidate.evaluated_on,
+                           candidate.metrics)
+        active = active_version()
+        promote, decision = candidate.promote, candidate.decision
+        if promote and (active.pk if active else None) != candidate.challenged:
+            promote, decision = False, "Not promoted: another model became active while it trained."
+        if promote:
+            activate(version)
+        elif active is not None:
+            version.status = version.Status.REJECTED
+            version.save(update_fields=["status"])
+        run.version, run.promoted, run.decision, run.summary = version, promote, decision, candidate.summary
+        run.status, run.stage, run.percent = TrainingRun.Status.SUCCEEDED, "done", 100
+        run.finished_at = timezone.now()
+        run.save()
     return version
 
 
@@ -156,7 +195,7 @@ def claim(run):
     """Take a queued run for this process; False when another one already took it."""
     now = timezone.now()
     taken = TrainingRun.objects.filter(pk=run.pk, status=TrainingRun.Status.QUEUED).update(
-        status=TrainingRun.Status.RUNNING, started_at=now, heartbeat_at=now
+        status=TrainingRun.Status.RUNNING, started_at=now, heartbeat_at=now, worker=this_worker()
     )
     run.refresh_from_db()
     return taken == 1
@@ -166,15 +205,24 @@ def execute(run, report=None):
     """Run a queued run to its end: succeeded, skipped or failed, never leaving it open."""
     if not claim(run):
         return run
-    progress = Progress(run, report)
+    log.info("training run #%s started (%s)", run.pk, run.trigger)
     try:
-        if not run.force and active_version() is not None and new_examples_count() == 0:
-            run.status, run.decision = TrainingRun.Status.SKIPPED, "Nothing new since the last training."
-        else:
-            train_and_decide(run, progress)
-            run.status = TrainingRun.Status.SUCCEEDED
+        with Heartbeat(run.pk):
+            if not run.force and active_version() is not None and new_examples_count() == 0:
+                _close(run, TrainingRun.Status.SKIPPED, decision="Nothing new since the last training.")
+            else:
+                candidate = train_and_decide(run, Progress(run, report))
+                retrying_when_locked(lambda: conclude(run, candidate))
+                log.info("training run #%s trained v%s: %s", run.pk, run.version.number, run.decision)
     except Exception as error:  # the run records any failure; the active model is untouched
-        run.status, run.error = TrainingRun.Status.FAILED, f"{type(error).__name__}: {error}"
-    run.finished_at = timezone.now()
-    run.save()
+        log.exception("training run #%s failed", run.pk)
+        fail(run.pk, f"{type(error).__name__}: {error}")
+    run.refresh_from_db()
     return run
+
+
+def _close(run, status, **fields):
+    run.status, run.finished_at = status, timezone.now()
+    for name, value in fields.items():
+        setattr(run, name, value)
+    retrying_when_locked(run.save)

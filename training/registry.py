@@ -1,6 +1,7 @@
 """Model files: written once through Django's storage API, checked against their sha256 on load."""
 
 import hashlib
+from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -30,22 +31,33 @@ def _store(heads):
     return default_storage.save(f"models/heads-{sha256[:16]}.pth", ContentFile(data)), sha256
 
 
-def register(heads, encoder, trained_on, evaluated_on, metrics, blind=None):
-    """Store the heads files, then the version row that points to them; returns the new candidate.
-    `blind` is the same training without the holdout, when `heads` also learned it."""
-    name, sha256 = _store(heads)
-    blind_name, blind_sha256 = _store(blind) if blind is not None else ("", "")
+@dataclass(frozen=True)
+class StoredFiles:
+    """The files of a candidate, written before its version row exists."""
+
+    heads: tuple
+    blind: tuple
+    labels: dict
+
+
+def store(heads, blind=None):
+    """Write the heads files (`blind`: the same training without the holdout, when `heads` also learned it)."""
+    return StoredFiles(_store(heads), _store(blind) if blind is not None else ("", ""), heads.labels)
+
+
+def register(files, encoder, trained_on, evaluated_on, metrics):
+    """The version row that points to stored files; returns the new candidate."""
     for _ in range(5):
         try:
             with transaction.atomic():
                 version = ModelVersion.objects.create(
                     number=_next_number(),
                     encoder=encoder,
-                    heads_file=name,
-                    sha256=sha256,
-                    blind_heads_file=blind_name,
-                    blind_sha256=blind_sha256,
-                    labels=heads.labels,
+                    heads_file=files.heads[0],
+                    sha256=files.heads[1],
+                    blind_heads_file=files.blind[0],
+                    blind_sha256=files.blind[1],
+                    labels=files.labels,
                     metrics=metrics,
                 )
                 version.trained_on.set(trained_on)

@@ -1,12 +1,11 @@
 """The three ways a training starts (threshold, manual, schedule); all end in `tasks.run_training`."""
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .liveness import recover_stale_runs
 from .models import HEADS, Example, TrainingRun
 
 
@@ -29,20 +28,6 @@ def new_examples_count():
     since = last.data_until if last else 0
     complete = Q(*(~Q(**{head: ""}) for head in HEADS))
     return Example.objects.filter(complete, pk__gt=since).count()
-
-
-def recover_stale_runs():
-    """A run whose worker died stays 'running' with an old heartbeat: mark it failed."""
-    cutoff = timezone.now() - timedelta(minutes=settings.SECONDMIND_STALE_RUN_MINUTES)
-    stale = TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING, heartbeat_at__lt=cutoff)
-    for run in stale:
-        run.status, run.finished_at = TrainingRun.Status.FAILED, timezone.now()
-        run.error = (
-            f"The worker stopped reporting progress for over {settings.SECONDMIND_STALE_RUN_MINUTES} "
-            "minutes (it was probably killed); the active model was left as it was."
-        )
-        run.save()
-    return len(stale)
 
 
 def create_run(trigger, user=None, force=False):

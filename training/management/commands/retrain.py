@@ -21,7 +21,10 @@ class Command(BaseCommand):
                 return
             run = create_run(TrainingRun.Trigger.MANUAL, force=force)
         except TrainingBusy as busy:
-            raise CommandError(str(busy)) from None
+            if not (wait and busy.run.status == TrainingRun.Status.QUEUED):
+                raise CommandError(str(busy)) from None
+            run = busy.run  # nobody may be running the worker: train the queued run here
+            self.stdout.write(f"Training the queued run #{run.pk} here.")
         run = self._run_with_bar(run)
         self._report(run)
 
@@ -34,6 +37,8 @@ class Command(BaseCommand):
             return execute(run, report=report)
 
     def _report(self, run):
+        if run.is_open:
+            raise CommandError(f"The worker took training run #{run.pk} first; follow it on the dashboard.")
         if run.status == TrainingRun.Status.FAILED:
             raise CommandError(f"Training run #{run.pk} failed: {run.error}")
         if run.status == TrainingRun.Status.SKIPPED:
