@@ -10,10 +10,15 @@ from django.db import IntegrityError, transaction
 from training.datasets import add_example, stable_fraction
 from training.detector import detector
 from training.models import HEADS, Source, normalize_prompt
+from training.triggers import check_traffic
 
 from .gate import judge
 from .models import Interaction, Verdict
 from .rejections import rejected_prompts
+
+
+# the traffic trigger counts prompts; looking every 50th keeps the count off the request path
+TRAFFIC_CHECK_EVERY = 50
 
 
 class KeyReused(ValueError):
@@ -36,10 +41,10 @@ def classify_once(prompt, context, user, retry_key):
 
 
 def classify(prompt, context=None, user=None, source="api", embedding=None, retry_key=None):
-    """`embedding`: the prompt's vector when the caller already has it (a batch of many prompts)."""
+    """`embedding`: the prompt's stock-encoder vector when the caller already has it (a batch of many prompts)."""
     started = time.perf_counter()
-    prediction = detector.predict(prompt) if embedding is None else detector.predict_embedding(embedding)
-    verdict = judge(prompt, prediction, rejected_prompts.nearest_similarity(prediction.embedding))
+    prediction = detector.predict(prompt, stock_vector=embedding)
+    verdict = judge(prompt, prediction, rejected_prompts.nearest_similarity(prediction.embedding, prediction.encoder))
     latency_ms = (time.perf_counter() - started) * 1000
     with transaction.atomic():
         interaction = Interaction.objects.create(
@@ -48,6 +53,7 @@ def classify(prompt, context=None, user=None, source="api", embedding=None, retr
             user=user,
             source=source,
             embedding=np.asarray(prediction.embedding, dtype=np.float32).tobytes(),
+            encoder=prediction.encoder,
             confidence=prediction.confidence,
             min_confidence=prediction.least_confidence,
             # salted: the review order must not follow the holdout split, which hashes the same prompt
@@ -66,8 +72,10 @@ def classify(prompt, context=None, user=None, source="api", embedding=None, retr
         if verdict.auto_heads:
             labels = {head: prediction.triplet[head] if head in verdict.auto_heads else "" for head in HEADS}
             interaction.example, _ = add_example(
-                prompt, labels, Source.BATCH, user=user, embedding=prediction.embedding
+                prompt, labels, Source.BATCH, user=user, embedding=prediction.embedding, encoder=prediction.encoder
             )
             interaction.save(update_fields=["example"])
+    if interaction.pk % TRAFFIC_CHECK_EVERY == 0:
+        transaction.on_commit(check_traffic)
     return interaction
 

@@ -47,6 +47,8 @@ class Interaction(models.Model):
     source = models.CharField(max_length=20, default="api", help_text="api, dashboard, simulation")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     embedding = models.BinaryField(editable=False)
+    encoder = models.CharField(max_length=200, default="sentence-transformers/all-MiniLM-L6-v2", editable=False,
+                               help_text="The encoder that made the embedding.")
     subject = models.CharField(max_length=100)
     action = models.CharField(max_length=100)
     category = models.CharField(max_length=100)

@@ -3,7 +3,8 @@
 import numpy as np
 from django.db.models import Count, Max
 
-from training.datasets import matrix
+from training.datasets import PromptVectors, matrix
+from training.detector import detector
 
 from .models import Interaction, Review
 
@@ -23,26 +24,33 @@ class RejectedPrompts:
         """Drop the loaded prompts, as a fresh process starts."""
         self._loaded = (None, [], matrix([]))
 
-    def _current(self):
-        key = tuple(rejections().aggregate(count=Count("pk"), last=Max("pk")).values())
+    def _current(self, encoder_name):
+        """The rejected prompts and their vectors by that encoder (re-embedded when another one made them)."""
+        key = (*rejections().aggregate(count=Count("pk"), last=Max("pk")).values(), encoder_name)
         if self._loaded[0] != key:
             rejected = list(Interaction.objects.filter(reviews__in=rejections()).distinct().order_by("pk"))
+            prompts, vectors = [i.prompt for i in rejected], matrix(rejected)
+            if any(i.encoder != encoder_name for i in rejected):
+                encoder = detector.encoder_named(encoder_name)
+                if encoder is None:
+                    return [], vectors[:0]
+                vectors = PromptVectors(prompts, vectors, [i.encoder for i in rejected]).vectors_by(encoder)
             # one reference swap: two requests loading at once do the same work, and either copy serves
-            self._loaded = (key, [i.prompt for i in rejected], matrix(rejected))
+            self._loaded = (key, prompts, vectors)
         return self._loaded[1:]
 
-    def most_similar(self, embedding):
+    def most_similar(self, embedding, encoder_name):
         """(prompt, similarity) of the most similar rejected prompt, or None while people rejected none."""
-        prompts, vectors = self._current()
+        prompts, vectors = self._current(encoder_name)
         if not prompts:
             return None
         similarities = vectors @ embedding
         best = int(np.argmax(similarities))
         return prompts[best], float(similarities[best])
 
-    def nearest_similarity(self, embedding):
+    def nearest_similarity(self, embedding, encoder_name):
         """The similarity of the most similar rejected prompt, or None while people rejected none."""
-        found = self.most_similar(embedding)
+        found = self.most_similar(embedding, encoder_name)
         # rounded as the detector rounds the nearest labelled example's, so a tie stays a tie
         return round(found[1], 4) if found else None
 

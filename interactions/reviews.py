@@ -6,7 +6,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from training.calibration import precision_upper_bound
-from training.datasets import add_example, nearest_human_examples
+from training.datasets import PromptVectors, add_example, matrix, nearest_human_examples
+from training.encoder import stock_encoder
 from training.models import HEADS, UNKNOWN, ModelVersion, Source, label_error
 
 from .models import Interaction, Review, Verdict
@@ -39,10 +40,13 @@ def with_neighbours(interactions, k=3):
     """Attach the nearest human-labelled examples to each interaction, for the reviewer to compare, and
     to those the gate held back as `near_rejected`, the rejected prompt they resemble."""
     interactions = list(interactions)
-    for interaction, neighbours in zip(interactions, nearest_human_examples([i.vector() for i in interactions], k)):
+    # the human examples' cached vectors are the stock encoder's
+    stock = PromptVectors([i.prompt for i in interactions], matrix(interactions),
+                          [i.encoder for i in interactions]).vectors_by(stock_encoder())
+    for interaction, neighbours in zip(interactions, nearest_human_examples(list(stock), k)):
         interaction.neighbours = neighbours
         if "near_rejected" in interaction.reasons:
-            interaction.rejected_look_alike = rejected_prompts.most_similar(interaction.vector())
+            interaction.rejected_look_alike = rejected_prompts.most_similar(interaction.vector(), interaction.encoder)
     return interactions
 
 
@@ -76,7 +80,7 @@ def decide(interaction_id, reviewer, decision, changes=None):
             raise already_decided(interaction)
         if after is not None:
             interaction.example, _ = add_example(
-                interaction.prompt, after, Source.LIVE, user=reviewer, embedding=interaction.vector()
+                interaction.prompt, after, Source.LIVE, user=reviewer, embedding=interaction.vector(), encoder=interaction.encoder
             )
             interaction.save(update_fields=["example"])
         elif interaction.example and interaction.example.source == Source.BATCH:
@@ -98,7 +102,7 @@ def record_feedback(interaction, triplet, user):
         decide(interaction.pk, user, Review.Decision.OVERRIDDEN, triplet)
     except AlreadyDecided:
         with transaction.atomic():
-            example, _ = add_example(interaction.prompt, triplet, Source.LIVE, user=user, embedding=interaction.vector())
+            example, _ = add_example(interaction.prompt, triplet, Source.LIVE, user=user, embedding=interaction.vector(), encoder=interaction.encoder)
             Review.objects.create(interaction=interaction, reviewer=user, decision=Review.Decision.FEEDBACK,
                                   before=interaction.triplet, after=example.triplet)
             Interaction.objects.filter(pk=interaction.pk).update(example=example)

@@ -16,7 +16,8 @@ from training.datasets import import_jsonl, parse_jsonl
 from training.evaluation import evaluate
 from training.models import HEADS, Source, TrainingRun
 from training.pipeline import execute
-from training.registry import active_version, load_heads
+from training.finetune import EncoderTuner
+from training.registry import active_version, load_encoder, load_heads
 from training.trainer import Trainer
 from training.triggers import create_run
 
@@ -73,7 +74,12 @@ def sign_test(gained, lost):
     return min(1.0, 2 * tail)
 
 
-def full_supervision(vectors, records, test_vectors, test_records):
+def full_supervision(vectors, records, test_vectors, test_records, encoder="stock"):
+    """Test scores of heads trained on every train label; with `encoder` other than "stock", on the
+    embeddings of an encoder fine-tuned on every label first."""
+    if encoder != "stock":
+        tuned = EncoderTuner([r["prompt"] for r in records], records).train()
+        vectors, test_vectors = tuned.embed([r["prompt"] for r in records]), tuned.embed([r["prompt"] for r in test_records])
     heads = Trainer(vectors, records, neighbour_weight=settings.SECONDMIND_NEIGHBOUR_WEIGHT).train()
     return test_scores(heads, test_vectors, test_records)
 
@@ -181,9 +187,9 @@ class LoopSimulation:
         version = active_version()
         if self.active and self.active[0] == version.number:
             return self.active[1], None
-        heads = load_heads(version)
-        test = test_scores(heads, self.plan.test_vectors, self.plan.test)
-        hits = exact_hits(heads, self.plan.test_vectors, self.plan.test)
+        heads, vectors = load_heads(version), self.test_vectors(version)
+        test = test_scores(heads, vectors, self.plan.test)
+        hits = exact_hits(heads, vectors, self.plan.test)
         change = None
         if self.active:
             gained, lost = int((hits & ~self.active[2]).sum()), int((~hits & self.active[2]).sum())
@@ -191,6 +197,11 @@ class LoopSimulation:
                       "p_value": round(sign_test(gained, lost), 4)}
         self.active = (version.number, test, hits)
         return test, change
+
+    def test_vectors(self, version):
+        """The test prompts as the version's encoder embeds them (the plan holds the stock encoder's)."""
+        encoder = load_encoder(version)
+        return self.plan.test_vectors if encoder.is_stock else encoder.embed([r["prompt"] for r in self.plan.test])
 
     def probe_outside(self):
         """The final model and gate on prompts from outside every known intent: how many of them it

@@ -5,6 +5,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -199,7 +200,21 @@ SECONDMIND_SELF_TRAINING_CONFIDENCE = envfloat("SECONDMIND_SELF_TRAINING_CONFIDE
 SECONDMIND_SELF_TRAINING_PROMPTS = envint("SECONDMIND_SELF_TRAINING_PROMPTS", "20000")
 # Where training finds those prompts: a function of the most to return, giving their vectors. A dotted
 # path, so that training/ never imports the app that stores them.
-SECONDMIND_TRAFFIC_SOURCE = "interactions.traffic.unlabelled_vectors"
+SECONDMIND_TRAFFIC_SOURCE = "interactions.traffic.unlabelled_traffic"
+# How many prompts arrived since an id: the traffic trigger's count (a dotted path for the same reason).
+SECONDMIND_TRAFFIC_COUNT = "interactions.traffic.traffic_since"
+# A training run also starts once this many prompts arrived since the last run that trained (0: never),
+# so that self-training and the noisy student learn from use before anyone reviews.
+SECONDMIND_RETRAIN_TRAFFIC = envint("SECONDMIND_RETRAIN_TRAFFIC", "500")
+# The encoder a run trains: "stock" (all-MiniLM-L6-v2, frozen), "finetune" (a copy fine-tuned by every
+# run) or "auto" (both; the fine-tuned one is kept when its blind heads do better on the holdout).
+SECONDMIND_ENCODER = os.environ.get("SECONDMIND_ENCODER", "auto")
+if SECONDMIND_ENCODER not in ("stock", "finetune", "auto"):
+    raise ImproperlyConfigured(f"SECONDMIND_ENCODER={SECONDMIND_ENCODER!r}: use stock, finetune or auto.")
+# The time budget of a run's fine-tuning, its fold encoders included (each stops at its share).
+SECONDMIND_FINETUNE_MINUTES = envfloat("SECONDMIND_FINETUNE_MINUTES", "10")
+# A cap on the steps of each fine-tuning (0: none): for tests and quick trials.
+SECONDMIND_FINETUNE_MAX_STEPS = envint("SECONDMIND_FINETUNE_MAX_STEPS", "0")
 # Each head's probabilities are mixed, with this weight, with the vote of the 10 most similar examples
 # the model learned (0 turns it off).
 SECONDMIND_NEIGHBOUR_WEIGHT = envfloat("SECONDMIND_NEIGHBOUR_WEIGHT", "0.3")

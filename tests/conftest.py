@@ -45,6 +45,12 @@ def plain_static_files(settings):
 
 
 @pytest.fixture(autouse=True)
+def stock_encoder_by_default(settings):
+    """Runs train heads on the stock encoder unless a test asks for fine-tuning (tests/test_finetuning.py)."""
+    settings.SECONDMIND_ENCODER = "stock"
+
+
+@pytest.fixture(autouse=True)
 def fresh_process():
     """Each test serves like a new process: versions and reviews are numbered anew per test database."""
     detector.forget()
@@ -177,6 +183,7 @@ def worker(transactional_db, media_root):
         "DATABASE_URL": test_database_url(),
         "SECONDMIND_MEDIA_DIR": str(media_root),
         "HF_HUB_OFFLINE": "1",
+        "SECONDMIND_ENCODER": "stock",
     }
     process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, env=env,

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from tests.conftest import train_now
-from training.liveness import Heartbeat, fail, recover_stale_runs
+from training.liveness import Heartbeat, fail, recover_stale_runs, this_worker
 from training.models import ModelVersion, TrainingRun
 from training.pipeline import execute
 from training.triggers import create_run
@@ -16,7 +16,7 @@ from training.triggers import create_run
 
 def running_run(**fields):
     run = create_run(TrainingRun.Trigger.MANUAL, force=True)
-    TrainingRun.objects.filter(pk=run.pk).update(status="running", heartbeat_at=timezone.now(), **fields)
+    TrainingRun.objects.filter(pk=run.pk).update(**{"status": "running", "heartbeat_at": timezone.now(), **fields})
     run.refresh_from_db()
     return run
 
@@ -33,7 +33,6 @@ def test_the_heartbeat_beats_while_a_stage_is_silent(transactional_db):
 def test_a_run_whose_worker_process_is_gone_is_failed_at_once(db):
     finished = subprocess.Popen(["true"])
     finished.wait()
-    from training.liveness import this_worker
     host = this_worker().rpartition(":")[0]
     run = running_run(worker=f"{host}:{finished.pid}")
     assert recover_stale_runs() == 1

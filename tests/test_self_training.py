@@ -8,7 +8,7 @@ import numpy as np
 from interactions.classify import classify
 from interactions.models import Review
 from interactions.reviews import decide
-from interactions.traffic import unlabelled_vectors
+from interactions.traffic import unlabelled_traffic
 from training.calibration import out_of_fold
 from training.encoder import embed
 from training.evaluation import evaluate
@@ -46,10 +46,10 @@ def test_only_triplets_at_least_as_probable_as_the_confidence_are_guessed(db):
     predicted = heads.predict(vectors)
     probability = 1 / (1 + np.exp(-predicted.sureness))
     confidence = float(np.sort(probability)[1] + np.sort(probability)[2]) / 2  # between the 2nd and 3rd
-    guessed_vectors, guesses = sure_guesses(heads, vectors, confidence)
+    guessed_rows, guesses = sure_guesses(heads, vectors, confidence)
     sure = probability >= confidence
     assert sure.sum() == 2
-    np.testing.assert_array_equal(guessed_vectors, vectors[sure])
+    np.testing.assert_array_equal(guessed_rows, sure)
     assert guesses == [{h: predicted.per_head[h][0][i] for h in ("subject", "action", "category")}
                        for i in np.flatnonzero(sure)]
 
@@ -61,19 +61,19 @@ def test_the_traffic_is_the_newest_prompts_no_person_decided(trained, review_eve
     decided = classify("Find my notes about the kubernetes upgrade")
     decide(decided.pk, reviewer, Review.Decision.APPROVED)
     classify("+1")  # noise never waits for review
-    np.testing.assert_array_equal(unlabelled_vectors(2), np.stack([waiting[2].vector(), waiting[1].vector()]))
-    assert len(unlabelled_vectors(100)) == 3
+    np.testing.assert_array_equal(unlabelled_traffic(2).vectors, np.stack([waiting[2].vector(), waiting[1].vector()]))
+    assert len(unlabelled_traffic(100).vectors) == 3
 
 
 def test_a_prompt_the_gate_labelled_some_heads_of_is_still_traffic(category_certified):
     interaction = classify("Find my notes about the kubernetes upgrade")
     assert interaction.auto_labelled == ["category"]
-    np.testing.assert_array_equal(unlabelled_vectors(100), np.stack([interaction.vector()]))
+    np.testing.assert_array_equal(unlabelled_traffic(100).vectors, np.stack([interaction.vector()]))
 
 
 def test_no_prompt_of_the_holdout_region_is_traffic(trained, review_everything):
     classify("Schedule a dentist appointment for next tuesday")  # its hash puts it in the holdout region
-    assert len(unlabelled_vectors(100)) == 0
+    assert len(unlabelled_traffic(100).vectors) == 0
 
 
 def test_a_training_run_learns_the_prompts_waiting_for_review(trained, review_everything):

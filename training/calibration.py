@@ -97,20 +97,35 @@ def evidence(heads, vectors, triplets, reference):
                     predicted.head_sureness, head_correct, similarity)
 
 
-def out_of_fold(vectors, triplets, folds, auto_labelled, learning):
+def out_of_fold(vectors, triplets, folds, auto_labelled, learning, fit_fold=None):
     """Evidence for every example from a model and a reference that never saw its fold. Each fold model
     also learns the auto-labelled examples and, with the same Trainer options (`learning`), the
-    traffic, as the served model does, so that its sureness means the same."""
-    auto_vectors, auto_triplets = auto_labelled
+    traffic, as the served model does, so that its sureness means the same.
+
+    `fit_fold(kept)` -> (heads, vectors): a fold model trained on the rows where `kept` is True, and every
+    row's vector as that model sees them. The default trains heads on `vectors`; a run whose encoder was
+    fine-tuned passes one that fine-tunes an encoder per fold, so that no encoder saw the labels it is
+    scored on."""
+    fit_fold = fit_fold or heads_fold(vectors, triplets, auto_labelled, learning)
     fold_of = np.arange(len(triplets)) % folds
     parts = []
     for fold in range(folds):
         held, kept = fold_of == fold, fold_of != fold
-        kept_triplets = [t for t, k in zip(triplets, kept) if k]
-        heads = Trainer(np.concatenate([vectors[kept], auto_vectors]), kept_triplets + auto_triplets,
-                        **learning).train()
-        parts.append(evidence(heads, vectors[held], [t for t, h in zip(triplets, held) if h], vectors[kept]))
+        heads, fold_vectors = fit_fold(kept)
+        parts.append(evidence(heads, fold_vectors[held], [t for t, h in zip(triplets, held) if h], fold_vectors[kept]))
     return Evidence.concatenate(parts)
+
+
+def heads_fold(vectors, triplets, auto_labelled, learning):
+    """The fold models of a frozen encoder: heads trained on the kept rows' vectors and the auto-labelled ones."""
+    auto_vectors, auto_triplets = auto_labelled
+
+    def fit(kept):
+        kept_triplets = [t for t, k in zip(triplets, kept) if k]
+        return Trainer(np.concatenate([vectors[kept], auto_vectors]), kept_triplets + auto_triplets,
+                       **learning).train(), vectors
+
+    return fit
 
 
 def certificate(sureness, correct, similarity, target, step, scope, confidence):
@@ -128,14 +143,14 @@ def certificate(sureness, correct, similarity, target, step, scope, confidence):
 
 
 def calibrate(heads, holdout, human_train, auto_train, target, step, scope, confidence=0.95, folds=5,
-              learning=None):
+              learning=None, fit_fold=None):
     """The gate a model version serves with: a certificate for whole triplets and one per head (for
     auto-labelling only the heads that are sure). `holdout`, `human_train` (the human-labelled training
     examples) and `auto_train` (the auto-labelled ones it was trained on) are (vectors, triplets);
-    `learning` holds the Trainer options `heads` was trained with."""
+    `learning` holds the Trainer options `heads` was trained with; `fit_fold` see `out_of_fold`."""
     parts = []
     if len(human_train[1]) >= 2 * folds:
-        parts.append(out_of_fold(*human_train, folds, auto_train, learning or {}))
+        parts.append(out_of_fold(*human_train, folds, auto_train, learning or {}, fit_fold))
     if len(holdout[1]):
         parts.append(evidence(heads, *holdout, human_train[0]))
     gate = {"target": target, "step": step, "confidence": confidence, "scope": scope, "threshold": None,

@@ -5,6 +5,7 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
@@ -102,12 +103,14 @@ def export_jsonl(source, out):
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def add_example(prompt, triplet, source, user=None, embedding=None, notify=True):
+def add_example(prompt, triplet, source, user=None, embedding=None, notify=True, encoder=ENCODER_NAME):
     """(example, created). A batch prompt already in the dataset is not added again; a live one
-    replaces the earlier human decision for that prompt."""
+    replaces the earlier human decision for that prompt. `embedding` is cached with the example when
+    `encoder` made it is the stock one, which the cache holds."""
     normalized = normalize_prompt(prompt)
     labels = {head: triplet[head] for head in HEADS}
-    vector = {} if embedding is None else {"embedding": _to_bytes(embedding), "encoder": ENCODER_NAME}
+    cached = embedding is not None and encoder == ENCODER_NAME
+    vector = {"embedding": _to_bytes(embedding), "encoder": ENCODER_NAME} if cached else {}
     with transaction.atomic():
         if source == Source.LIVE:
             example, created = Example.objects.update_or_create(
@@ -136,6 +139,27 @@ def examples_added(count):
         from .triggers import check_threshold  # triggers enqueue tasks; keep imports one-way
 
         transaction.on_commit(check_threshold)
+
+
+class PromptVectors(NamedTuple):
+    """Prompts with their vectors and the encoder that made each vector (the traffic nobody labelled, a
+    page of review items)."""
+
+    prompts: list
+    vectors: np.ndarray
+    encoders: list
+
+    def vectors_by(self, encoder):
+        """The vectors as `encoder` embeds the prompts: the stored ones it made, the rest embedded now."""
+        other = [i for i, name in enumerate(self.encoders) if name != encoder.name]
+        if not other:
+            return self.vectors
+        vectors = self.vectors.copy()
+        vectors[other] = encoder.embed([self.prompts[i] for i in other])
+        return vectors
+
+
+NO_TRAFFIC = PromptVectors([], np.zeros((0, DIMENSIONS), dtype=np.float32), [])
 
 
 def _to_bytes(vector):

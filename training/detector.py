@@ -1,6 +1,7 @@
 """Serves the active model version. Each call checks which version is active (one indexed query)
-and swaps in a newly promoted one, or one whose heads were paused, atomically, so web processes pick it
-up without a restart."""
+and swaps in a newly promoted one, or one whose heads were paused, atomically (encoder and heads in one
+reference), so web processes pick it up without a restart. A process holds the active version's encoder
+and, for imports and the example cache, the stock one."""
 
 import threading
 from dataclasses import dataclass, field
@@ -8,9 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 
-from .encoder import embed
+from .encoder import ENCODER_NAME, Encoder, stock_encoder
 from .models import HEADS, UNKNOWN, ModelVersion
-from .registry import human_reference, load_heads
+from .registry import human_reference, load_encoder, load_heads
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Prediction:
     neighbour_similarity: float = 0.0  # of the most similar human-labelled example the version knows
     gate: dict = field(default_factory=dict)
     head_sureness: dict = field(default_factory=dict)  # each head's log-odds for its label
+    encoder: str = ENCODER_NAME  # the encoder that made `embedding`
 
     @property
     def unknown_heads(self):
@@ -37,8 +39,9 @@ class Prediction:
 class _Loaded:
     number: int
     sha256: str
+    encoder: Encoder
     heads: object
-    reference: np.ndarray  # the human-labelled examples the version knows
+    reference: np.ndarray  # the human-labelled examples the version knows, as its encoder embeds them
     gate: dict
 
     @property
@@ -74,13 +77,27 @@ class IntentDetector:
                 if loaded is None or loaded.key != row:
                     version = ModelVersion.objects.get(number=row[0])
                     gate = {**(version.metrics.get("gate") or {}), "paused": row[2]}
-                    loaded = _Loaded(version.number, version.sha256, load_heads(version),
-                                     human_reference(version), gate)
+                    heads = load_heads(version)
+                    reference = heads.reference.float().numpy() if len(heads.reference) else human_reference(version)
+                    loaded = _Loaded(version.number, version.sha256, load_encoder(version), heads, reference, gate)
                     self._loaded = loaded  # one reference swap: a request sees the old or the new
         return loaded
 
-    def predict_embedding(self, embedding):
+    def encoder(self):
+        """The encoder the active version embeds with (the stock one while no version is active)."""
         loaded = self._current()
+        return loaded.encoder if loaded else stock_encoder()
+
+    def encoder_named(self, name):
+        """The loaded encoder of that name, or None: vectors of an encoder no longer served can't be compared."""
+        return next((e for e in (self.encoder(), stock_encoder()) if e.name == name), None)
+
+    def predict(self, prompt, stock_vector=None):
+        """The prediction for a prompt; `stock_vector`: its stock-encoder embedding when the caller has it
+        (used only when the active version embeds with the stock encoder)."""
+        loaded = self._current()
+        encoder = loaded.encoder if loaded else stock_encoder()
+        embedding = stock_vector if stock_vector is not None and encoder.is_stock else encoder.embed([prompt])[0]
         if loaded is None:
             return Prediction(
                 {head: UNKNOWN for head in HEADS}, {head: 0.0 for head in HEADS}, embedding, None
@@ -94,10 +111,7 @@ class IntentDetector:
             confidence[head] = round(score, 4)
         return Prediction(triplet, confidence, embedding, loaded.number, float(predicted.sureness[0]),
                           round(loaded.nearest_similarity(embedding), 4), loaded.gate,
-                          {head: float(predicted.head_sureness[head][0]) for head in HEADS})
-
-    def predict(self, prompt):
-        return self.predict_embedding(embed([prompt])[0])
+                          {head: float(predicted.head_sureness[head][0]) for head in HEADS}, encoder.name)
 
 
 detector = IntentDetector()

@@ -52,7 +52,7 @@ class TripletHeads(nn.Module):
     then mixed with a vote of the most similar of them, which a linear head over a frozen embedding
     cannot express."""
 
-    def __init__(self, labels, triplets, dimensions=DIMENSIONS, memory_size=0):
+    def __init__(self, labels, triplets, dimensions=DIMENSIONS, memory_size=0, reference_size=0):
         super().__init__()
         self.labels = {head: list(labels[head]) for head in HEADS}
         self.triplets = [tuple(t) for t in triplets]
@@ -69,6 +69,8 @@ class TripletHeads(nn.Module):
         self.register_buffer("memory", torch.zeros(memory_size, dimensions, dtype=torch.float16))
         self.register_buffer("memory_labels", torch.full((memory_size, len(HEADS)), -1, dtype=torch.long))
         self.register_buffer("memory_weight", torch.zeros(()))
+        # the human-labelled examples it learned, as its encoder embeds them: the gate's measure of scope
+        self.register_buffer("reference", torch.zeros(reference_size, dimensions, dtype=torch.float16))
         self._unpack_memory()
 
     def forward(self, embeddings):
@@ -84,6 +86,10 @@ class TripletHeads(nn.Module):
         ).reshape(len(triplets), len(HEADS))
         self.memory_weight = torch.tensor(float(weight))
         self._unpack_memory()
+        return self
+
+    def know_reference(self, embeddings):
+        self.reference = torch.as_tensor(np.asarray(embeddings), dtype=torch.float16)
         return self
 
     def _unpack_memory(self):
@@ -168,8 +174,10 @@ class TripletHeads(nn.Module):
         # weights_only: the file can hold tensors, strings and lists, never code to run.
         saved = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
         state = saved["state_dict"]
-        heads = cls(saved["labels"], saved["triplets"], memory_size=len(state.get("memory", ())))
-        # files from before the neighbour vote hold no memory: they keep predicting with the heads alone
+        heads = cls(saved["labels"], saved["triplets"], memory_size=len(state.get("memory", ())),
+                    reference_size=len(state.get("reference", ())))
+        # files from before the neighbour vote hold no memory: they keep predicting with the heads alone;
+        # files from before fine-tuning hold no reference: the detector reads it from the database
         heads.load_state_dict({**heads.state_dict(), **state})
         heads._unpack_memory()
         heads.eval()

@@ -129,7 +129,11 @@ class ModelVersion(models.Model):
 
     number = models.PositiveIntegerField(unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.CANDIDATE)
-    encoder = models.CharField(max_length=200)
+    encoder = models.CharField(max_length=200, help_text="The stock encoder's name, or finetuned-<hash> of its weights.")
+    encoder_file = models.FileField(upload_to="models/", blank=True,
+                                    help_text="A fine-tuned encoder's weights (safetensors); empty for the stock one.")
+    encoder_sha256 = models.CharField(max_length=64, blank=True)
+    encoder_size = models.PositiveBigIntegerField(default=0, help_text="Bytes of the encoder file.")
     heads_file = models.FileField(upload_to="models/")
     sha256 = models.CharField(max_length=64)
     blind_heads_file = models.FileField(
@@ -164,6 +168,7 @@ class ModelVersion(models.Model):
 class TrainingRun(models.Model):
     class Trigger(models.TextChoices):
         THRESHOLD = "threshold"
+        TRAFFIC = "traffic"
         MANUAL = "manual"
         SCHEDULE = "schedule"
 
@@ -193,6 +198,9 @@ class TrainingRun(models.Model):
     worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the process that runs it.")
     data_until = models.BigIntegerField(
         default=0, help_text="The highest example id present when the run started."
+    )
+    traffic_until = models.BigIntegerField(
+        default=0, help_text="The newest prompt's id when the run started (the traffic trigger counts from it)."
     )
     summary = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)

@@ -12,19 +12,23 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+import numpy as np
+
 from .calibration import calibrate
-from .datasets import ensure_embeddings, matrix, merge, near_duplicates
-from .encoder import ENCODER_NAME
+from .datasets import NO_TRAFFIC, ensure_embeddings, matrix, merge, near_duplicates
+from .encoder import DIMENSIONS, Encoder, stock_encoder
 from .evaluation import evaluate, item_losses
-from .models import HEADS, HUMAN_SOURCES, Example, TrainingRun
-from .promotion import decide
+from .finetune import EncoderTuner
 from .liveness import Heartbeat, RunAbandoned, beat, fail, this_worker
 from .locks import retrying_when_locked
-from .registry import activate, active_version, load_heads, register, store
-from .trainer import NO_TRAFFIC, Trainer
-from .triggers import new_examples_count
+from .models import HEADS, HUMAN_SOURCES, Example, TrainingRun
+from .promotion import decide
+from .registry import activate, active_version, load_encoder, load_heads, register, store
+from .trainer import NO_TRAFFIC_VECTORS, Trainer, sure_guesses
+from .triggers import new_examples_count, new_traffic_count
 
 log = logging.getLogger(__name__)
+FOLDS = 5
 
 
 class Progress:
@@ -43,15 +47,19 @@ class Progress:
         self.report(stage, int(percent))
 
 
-def learning_options():
+def learning_options(traffic_vectors):
     """The Trainer options of every model a run trains: the neighbour vote, and the newest prompts
     nobody labelled to learn from (none when self-training is off)."""
-    options = {"neighbour_weight": settings.SECONDMIND_NEIGHBOUR_WEIGHT, "traffic": NO_TRAFFIC}
+    options = {"neighbour_weight": settings.SECONDMIND_NEIGHBOUR_WEIGHT, "traffic": NO_TRAFFIC_VECTORS}
     if settings.SECONDMIND_SELF_TRAINING:
-        source = import_string(settings.SECONDMIND_TRAFFIC_SOURCE)
-        options.update(traffic=source(settings.SECONDMIND_SELF_TRAINING_PROMPTS),
-                       traffic_confidence=settings.SECONDMIND_SELF_TRAINING_CONFIDENCE)
+        options.update(traffic=traffic_vectors, traffic_confidence=settings.SECONDMIND_SELF_TRAINING_CONFIDENCE)
     return options
+
+
+def waiting_traffic():
+    if not settings.SECONDMIND_SELF_TRAINING:
+        return NO_TRAFFIC
+    return import_string(settings.SECONDMIND_TRAFFIC_SOURCE)(settings.SECONDMIND_SELF_TRAINING_PROMPTS)
 
 
 def _self_training_summary(learning):
@@ -60,22 +68,31 @@ def _self_training_summary(learning):
     return {"prompts": len(learning["traffic"]), "confidence": learning["traffic_confidence"]}
 
 
-def _train(examples, learning, progress, start, end):
-    def on_step(fraction):
-        if fraction in (0, 1) or int(fraction * 100) % 20 == 0:
-            progress("training", start + (end - start) * fraction)
+@dataclass
+class Encoded:
+    """One encoder and every vector a run needs from it: the examples' (by primary key) and the traffic's."""
 
-    triplets = [e.triplet for e in examples]
-    return Trainer(matrix(examples), triplets, progress=on_step, **learning).train()
+    encoder: Encoder
+    vectors: dict
+    traffic: np.ndarray
+
+    def of(self, examples):
+        return np.stack([self.vectors[e.pk] for e in examples]) if examples else np.zeros((0, DIMENSIONS), np.float32)
 
 
-def _pair(examples):
-    return matrix(examples), [e.triplet for e in examples]
+def encode(encoder, examples, traffic):
+    """The stock encoder's vectors come from the examples' cache (embedding what is missing); another
+    encoder embeds every prompt, here in the worker."""
+    if encoder.is_stock:
+        ensure_embeddings(examples)
+        vectors = matrix(examples)
+    else:
+        vectors = encoder.embed([e.prompt for e in examples])
+    return Encoded(encoder, {e.pk: v for e, v in zip(examples, vectors)}, traffic.vectors_by(encoder))
 
 
-def _loss_saved(candidate, active, holdout):
-    """Per holdout example, how much lower the candidate's log-loss is than the active model's."""
-    return item_losses(active, *holdout) - item_losses(candidate, *holdout)
+def _fit_heads(examples, encoded, learning, progress):
+    return Trainer(encoded.of(examples), [e.triplet for e in examples], progress=progress, **learning).train()
 
 
 def _accuracy_score(metrics):
@@ -83,73 +100,213 @@ def _accuracy_score(metrics):
     return (sum(metrics[h]["accuracy"] for h in HEADS) / len(HEADS) + metrics["exact"]) / 2
 
 
-def _batch_helps(with_batch, without_batch, holdout):
-    """Auto-labelled data can hurt: (keep it?, why), from both models on the holdout (vectors, triplets)."""
-    with_metrics, without_metrics = evaluate(with_batch, *holdout), evaluate(without_batch, *holdout)
-    if with_metrics is None:
-        return True, "batch data kept: no holdout to compare"
-    if _accuracy_score(with_metrics) >= _accuracy_score(without_metrics):
-        return True, "batch data kept: it did not hurt on the holdout"
-    return False, "batch data left out: the model was better without it"
+def _better_or_equal(first, second):
+    """Whether heads scoring `first` on the holdout do at least as well as heads scoring `second` (None: no holdout)."""
+    return first is None or _accuracy_score(first) >= _accuracy_score(second)
 
 
-def _train_heads(merged, holdout, learning, progress):
-    """(heads, examples trained on, what was decided about the batch data)."""
-    heads = _train(merged.train, learning, progress, 10, 60)
+@dataclass
+class Fitted:
+    """The heads one encoder gives: blind ones (never saw the holdout), served ones, what they learned."""
+
+    encoded: Encoded
+    blind: object
+    heads: object
+    blind_trained_on: list
+    trained_on: list
+    learning: dict
+    batch_note: str
+    holdout_metrics: dict | None
+
+
+def fit(merged, encoded, progress):
+    """Stage fit: blind heads with and without the auto-labelled data (kept only where it does not hurt
+    on the holdout), then the served heads, which learn the holdout too. 2 or 3 head fits, each two when
+    self-training."""
+    learning = learning_options(encoded.traffic)
+    holdout = (encoded.of(merged.holdout), [e.triplet for e in merged.holdout])
+    blind, blind_on, note = _fit_heads(merged.train, encoded, learning, progress.span(0, 0.6)), merged.train, "no batch data"
     human = [e for e in merged.train if e.source in HUMAN_SOURCES]
-    if len(human) == len(merged.train) or not human:
-        return heads, merged.train, "no batch data"
-    without = _train(human, learning, progress, 60, 85)
-    keep, note = _batch_helps(heads, without, holdout)
-    return (heads, merged.train, note) if keep else (without, human, note)
+    if human and len(human) < len(merged.train):
+        without = _fit_heads(human, encoded, learning, progress.span(0.6, 0.85))
+        if _better_or_equal(evaluate(blind, *holdout), evaluate(without, *holdout)):
+            note = "batch data kept: " + ("no holdout to compare" if not merged.holdout else "it did not hurt on the holdout")
+        else:
+            blind, blind_on, note = without, human, "batch data left out: the model was better without it"
+    trained_on = blind_on + merged.holdout
+    heads = _fit_heads(trained_on, encoded, learning, progress.span(0.85, 1)) if merged.holdout else blind
+    human_reference_vectors = encoded.of([e for e in trained_on if e.source in HUMAN_SOURCES])
+    heads.know_reference(human_reference_vectors)
+    if blind is not heads:
+        blind.know_reference(encoded.of([e for e in blind_on if e.source in HUMAN_SOURCES]))
+    return Fitted(encoded, blind, heads, blind_on, trained_on, learning, note, evaluate(blind, *holdout))
+
+
+def tune_encoder(examples, traffic, progress, deadline):
+    """Stage tune: an encoder fine-tuned on the examples (never the holdout) and then, with
+    self-training, a noisy student: a fresh fine-tuning on the examples and the traffic prompts the
+    first encoder's heads are sure of. The guesses stay inside the run."""
+    prompts, triplets = [e.prompt for e in examples], [e.triplet for e in examples]
+    with_traffic = settings.SECONDMIND_SELF_TRAINING and len(traffic.prompts)
+    first_share = 0.35 if with_traffic else 1.0
+    teacher = _tuner(prompts, triplets, progress.span(0, first_share), deadline).train()
+    if not with_traffic:
+        return teacher
+    taught = encode(teacher, examples, traffic)
+    heads = _fit_heads(examples, taught, learning_options(taught.traffic), None)
+    sure, guesses = sure_guesses(heads, taught.traffic, settings.SECONDMIND_SELF_TRAINING_CONFIDENCE)
+    student_prompts = prompts + [traffic.prompts[i] for i in np.flatnonzero(sure)]
+    return _tuner(student_prompts, triplets + guesses, progress.span(first_share, 1), deadline).train()
+
+
+def _tuner(prompts, triplets, progress, deadline):
+    steps = settings.SECONDMIND_FINETUNE_MAX_STEPS or None
+    return EncoderTuner(prompts, triplets, max_steps=steps, deadline=deadline,
+                        progress=lambda fraction, epoch: progress(fraction, f"epoch {epoch}"))
+
+
+def tuned_folds(merged_human, auto, traffic, progress, deadline):
+    """The gate's fold models for a fine-tuned encoder: each fold fine-tunes its own encoder without the
+    fold's labels, then trains heads on that encoder's vectors."""
+    human_prompts = [e.prompt for e in merged_human]
+    human_triplets = [e.triplet for e in merged_human]
+    done = []
+
+    def fit_fold(kept):
+        part = progress.span(len(done) / FOLDS, (len(done) + 1) / FOLDS)
+        kept_examples = [e for e, k in zip(merged_human, kept) if k] + auto
+        encoder = _tuner([e.prompt for e in kept_examples], [e.triplet for e in kept_examples], part, deadline).train()
+        vectors = encoder.embed(human_prompts)
+        auto_vectors = encoder.embed([e.prompt for e in auto])
+        learning = learning_options(traffic.vectors_by(encoder))
+        kept_triplets = [t for t, k in zip(human_triplets, kept) if k]
+        heads = Trainer(np.concatenate([vectors[kept], auto_vectors]), kept_triplets + [e.triplet for e in auto],
+                        **learning).train()
+        done.append(encoder.name)
+        return heads, vectors
+
+    return fit_fold
+
+
+def certify(fitted, merged, traffic, progress, deadline):
+    """Stage certify: the gate's certificates from human-labelled evidence: 5 fold models (each
+    fine-tuning its own encoder when the version's encoder is fine-tuned) and the holdout."""
+    encoded = fitted.encoded
+    human = [e for e in fitted.blind_trained_on if e.source in HUMAN_SOURCES]
+    auto = [e for e in fitted.blind_trained_on if e.source not in HUMAN_SOURCES]
+    fit_fold = None if encoded.encoder.is_stock else tuned_folds(human, auto, traffic, progress, deadline)
+    return calibrate(
+        fitted.blind, (encoded.of(merged.holdout), [e.triplet for e in merged.holdout]),
+        (encoded.of(human), [e.triplet for e in human]), (encoded.of(auto), [e.triplet for e in auto]),
+        settings.SECONDMIND_AUTO_PRECISION_TARGET, settings.SECONDMIND_CERTIFY_STEP,
+        settings.SECONDMIND_GATE_SCOPE_SIMILARITY, settings.SECONDMIND_CERTIFY_CONFIDENCE,
+        folds=FOLDS, learning=fitted.learning, fit_fold=fit_fold,
+    )
+
+
+def choose(stock, tuned):
+    """`auto`: the fine-tuned encoder only when its blind heads do at least as well on the holdout as the
+    stock encoder's, and strictly better than them when the holdout is too small to promote on."""
+    if tuned is None:
+        return stock, "stock encoder"
+    if stock.holdout_metrics is None:
+        return stock, "stock encoder: no holdout to tell whether fine-tuning helps"
+    if _accuracy_score(tuned.holdout_metrics) > _accuracy_score(stock.holdout_metrics):
+        return tuned, "fine-tuned encoder: better than the stock one on the holdout"
+    return stock, "stock encoder: the fine-tuned one was no better on the holdout"
 
 
 def train_and_decide(run, progress):
-    """The body of a run: the Candidate it trained, with the promotion decided but not yet recorded."""
-    progress("merging", 2)
+    """The body of a run: prepare -> tune -> fit -> certify -> judge. Returns the Candidate, with the
+    promotion decided but not yet recorded."""
+    progress("preparing", 1)
     run.data_until = Example.objects.aggregate(m=Max("pk"))["m"] or 0
+    run.traffic_until = new_traffic_count()[1]
     merged = merge()
     if not merged.train:
         raise ValueError("There is nothing to train on: import a seed (make run loads one).")
-    progress("embedding", 5)
-    ensure_embeddings(merged.train + merged.holdout)
-    pairs, shown = near_duplicates(merged.train + merged.holdout, settings.SECONDMIND_NEAR_DUPLICATE_SIMILARITY)
-    learning = learning_options()
+    traffic = waiting_traffic()
+    mode = settings.SECONDMIND_ENCODER
+    tuning = mode in ("finetune", "auto")
+    deadline = time.monotonic() + 60 * settings.SECONDMIND_FINETUNE_MINUTES
+    stages = Stages(progress, tuning)
+    examples = merged.train + merged.holdout
+    ensure_embeddings(examples)
+    pairs, shown = near_duplicates(examples, settings.SECONDMIND_NEAR_DUPLICATE_SIMILARITY)
     started = time.monotonic()
-    holdout = _pair(merged.holdout)
-    blind, blind_trained_on, batch_note = _train_heads(merged, holdout, learning, progress)
-    # Served heads learn every human label; promotion compares the blind ones, which never saw the holdout.
-    trained_on = blind_trained_on + merged.holdout
-    heads = _train(trained_on, learning, progress, 85, 90) if merged.holdout else blind
+    tuned = None
+    if tuning:
+        # the fine-tuning gets half the time budget, the gate's fold encoders the rest
+        encoder = tune_encoder(merged.train, traffic, stages("fine-tuning the encoder"),
+                               time.monotonic() + 30 * settings.SECONDMIND_FINETUNE_MINUTES)
+        tuned = fit(merged, encode(encoder, examples, traffic), stages("training the heads"))
+    stock = None if mode == "finetune" else fit(merged, encode(stock_encoder(), examples, traffic),
+                                                  stages("training the stock heads"))
+    fitted, encoder_note = (tuned, "fine-tuned encoder") if stock is None else choose(stock, tuned)
     train_seconds = time.monotonic() - started
-
-    progress("evaluating", 90)
-    candidate_metrics = evaluate(blind, *holdout)
-    progress("certifying the gate", 93)
-    human_train = [e for e in blind_trained_on if e.source in HUMAN_SOURCES]
-    auto_train = [e for e in blind_trained_on if e.source not in HUMAN_SOURCES]
-    gate = calibrate(blind, holdout, _pair(human_train), _pair(auto_train),
-                     settings.SECONDMIND_AUTO_PRECISION_TARGET, settings.SECONDMIND_CERTIFY_STEP,
-                     settings.SECONDMIND_GATE_SCOPE_SIMILARITY, settings.SECONDMIND_CERTIFY_CONFIDENCE,
-                     learning=learning)
+    gate = certify(fitted, merged, traffic, stages("certifying the gate"), deadline)
+    progress("judging", 96)
+    holdout = (fitted.encoded.of(merged.holdout), [e.triplet for e in merged.holdout])
     active = active_version()
-    active_blind = load_heads(active, blind=True) if active else None
-    active_metrics = evaluate(active_blind, *holdout) if active else None
-    promote, reason = decide(candidate_metrics, active_metrics,
-                             _loss_saved(blind, active_blind, holdout) if active else None)
+    active_metrics, saved = judge_active(active, merged.holdout)
+    promote, reason = decide(fitted.holdout_metrics, active_metrics, saved(fitted.blind, holdout) if active else None)
     progress("registering", 97)
-    summary = {**merged.summary, "batch": batch_note, "train_seconds": round(train_seconds, 2),
-               "trained_on": len(trained_on), "trained_blind_on": len(blind_trained_on),
-               "self_training": _self_training_summary(learning),
-               "neighbour_weight": learning["neighbour_weight"],
+    summary = {**merged.summary, "batch": fitted.batch_note, "train_seconds": round(train_seconds, 2),
+               "trained_on": len(fitted.trained_on), "trained_blind_on": len(fitted.blind_trained_on),
+               "self_training": _self_training_summary(fitted.learning),
+               "neighbour_weight": fitted.learning["neighbour_weight"], "encoder": encoder_note,
                "near_duplicates": {"pairs": pairs, "most_similar": shown}}
     return Candidate(
-        files=store(heads, blind if merged.holdout else None), trained_on=trained_on,
-        evaluated_on=merged.holdout, promote=promote, decision=reason, summary=summary,
-        metrics={"holdout": candidate_metrics, "active_holdout": active_metrics,
+        files=store(fitted.heads, fitted.blind if merged.holdout else None, fitted.encoded.encoder),
+        trained_on=fitted.trained_on, evaluated_on=merged.holdout, promote=promote, decision=reason,
+        summary=summary, challenged=active.pk if active else None,
+        metrics={"holdout": fitted.holdout_metrics, "active_holdout": active_metrics,
                  "challenged": active.number if active else None, "gate": gate},
-        challenged=active.pk if active else None,
     )
+
+
+def judge_active(active, holdout_examples):
+    """Stage judge: the active version's blind heads on the holdout, through its own encoder, and a
+    function giving the log-loss a candidate saves over them per holdout example."""
+    if active is None:
+        return None, None
+    active_blind = load_heads(active, blind=True)
+    vectors = load_encoder(active).embed([e.prompt for e in holdout_examples])
+    triplets = [e.triplet for e in holdout_examples]
+
+    def saved(candidate, holdout):
+        return item_losses(active_blind, vectors, triplets) - item_losses(candidate, *holdout)
+
+    return evaluate(active_blind, vectors, triplets), saved
+
+
+class Stages:
+    """Each stage's share of a run's progress bar, and its name on the dashboard."""
+
+    def __init__(self, progress, tuning):
+        self.progress = progress
+        self.bounds = ({"fine-tuning the encoder": (3, 45), "training the heads": (45, 52),
+                        "training the stock heads": (52, 58), "certifying the gate": (58, 95)} if tuning else
+                       {"training the stock heads": (3, 60), "certifying the gate": (60, 95)})
+
+    def __call__(self, name):
+        start, end = self.bounds[name]
+        return StageProgress(self.progress, name, start, end)
+
+
+class StageProgress:
+    """progress(fraction, detail) within one stage; `span` gives a part of it to a sub-step."""
+
+    def __init__(self, progress, name, start, end):
+        self.progress, self.name, self.start, self.end = progress, name, start, end
+
+    def __call__(self, fraction, detail=""):
+        label = f"{self.name} ({detail})" if detail else self.name
+        self.progress(label[:40], self.start + (self.end - self.start) * fraction)
+
+    def span(self, start, end):
+        return StageProgress(self.progress, self.name, self.start + (self.end - self.start) * start,
+                             self.start + (self.end - self.start) * end)
 
 
 @dataclass
@@ -173,8 +330,7 @@ def conclude(run, candidate):
     with transaction.atomic():
         if not TrainingRun.objects.select_for_update().filter(pk=run.pk, status=TrainingRun.Status.RUNNING).exists():
             raise RunAbandoned(f"Training run #{run.pk} was marked failed while it ran; its result is discarded.")
-        version = register(candidate.files, ENCODER_NAME, candidate.trained_on, candidate.evaluated_on,
-                           candidate.metrics)
+        version = register(candidate.files, candidate.trained_on, candidate.evaluated_on, candidate.metrics)
         active = active_version()
         promote, decision = candidate.promote, candidate.decision
         if promote and (active.pk if active else None) != candidate.challenged:
@@ -208,11 +364,13 @@ def execute(run, report=None):
     log.info("training run #%s started (%s)", run.pk, run.trigger)
     try:
         with Heartbeat(run.pk):
-            if not run.force and active_version() is not None and new_examples_count() == 0:
+            if not run.force and active_version() is not None and new_examples_count() == 0 and not new_traffic_count()[0]:
                 _close(run, TrainingRun.Status.SKIPPED, decision="Nothing new since the last training.")
             else:
-                candidate = train_and_decide(run, Progress(run, report))
+                progress = Progress(run, report)
+                candidate = train_and_decide(run, progress)
                 retrying_when_locked(lambda: conclude(run, candidate))
+                progress.report("done", 100)
                 log.info("training run #%s trained v%s: %s", run.pk, run.version.number, run.decision)
     except Exception as error:  # the run records any failure; the active model is untouched
         log.exception("training run #%s failed", run.pk)

@@ -10,6 +10,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from .datasets import matrix
+from .encoder import Encoder, stock_encoder
 from .heads import TripletHeads
 from .models import HUMAN_SOURCES, Example, ModelVersion
 
@@ -22,13 +23,12 @@ def _next_number():
     return (ModelVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
 
 
-def _store(heads):
-    """(file name, sha256) of a newly written heads file."""
-    data = heads.to_bytes()
+def _store(data, kind, suffix):
+    """(file name, sha256) of a newly written model file."""
     sha256 = hashlib.sha256(data).hexdigest()
     # The file gets a fresh name and the row only exists once the file is whole, so no reader ever
     # sees a half-written model; the hash check on load catches anything that changed it later.
-    return default_storage.save(f"models/heads-{sha256[:16]}.pth", ContentFile(data)), sha256
+    return default_storage.save(f"models/{kind}-{sha256[:16]}.{suffix}", ContentFile(data)), sha256
 
 
 @dataclass(frozen=True)
@@ -38,21 +38,34 @@ class StoredFiles:
     heads: tuple
     blind: tuple
     labels: dict
+    encoder_name: str
+    encoder: tuple
+    encoder_size: int
 
 
-def store(heads, blind=None):
-    """Write the heads files (`blind`: the same training without the holdout, when `heads` also learned it)."""
-    return StoredFiles(_store(heads), _store(blind) if blind is not None else ("", ""), heads.labels)
+def store(heads, blind, encoder):
+    """Write the heads files (`blind`: the same training without the holdout, when `heads` also learned
+    it) and a fine-tuned encoder's weights (the stock one ships with the package)."""
+    weights = b"" if encoder.is_stock else encoder.to_bytes()
+    return StoredFiles(
+        _store(heads.to_bytes(), "heads", "pth"),
+        _store(blind.to_bytes(), "heads", "pth") if blind is not None else ("", ""),
+        heads.labels, encoder.name,
+        _store(weights, "encoder", "safetensors") if weights else ("", ""), len(weights),
+    )
 
 
-def register(files, encoder, trained_on, evaluated_on, metrics):
+def register(files, trained_on, evaluated_on, metrics):
     """The version row that points to stored files; returns the new candidate."""
     for _ in range(5):
         try:
             with transaction.atomic():
                 version = ModelVersion.objects.create(
                     number=_next_number(),
-                    encoder=encoder,
+                    encoder=files.encoder_name,
+                    encoder_file=files.encoder[0],
+                    encoder_sha256=files.encoder[1],
+                    encoder_size=files.encoder_size,
                     heads_file=files.heads[0],
                     sha256=files.heads[1],
                     blind_heads_file=files.blind[0],
@@ -68,6 +81,22 @@ def register(files, encoder, trained_on, evaluated_on, metrics):
     raise RuntimeError("Could not allocate a model version number.")
 
 
+def _checked_bytes(version, what, name, sha256):
+    try:
+        with default_storage.open(name, "rb") as f:
+            data = f.read()
+    except FileNotFoundError as error:
+        raise ModelFileError(
+            f"The {what} file of model v{version.number} ({name}) is missing; retrain or promote another version."
+        ) from error
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ModelFileError(
+            f"The {what} file of model v{version.number} ({name}) does not match its recorded sha256 and was "
+            "refused; retrain or promote another version."
+        )
+    return data
+
+
 def load_heads(version, blind=False):
     """The heads a version serves, or with `blind` the ones that never saw the holdout (the same heads
     when there was no holdout to learn)."""
@@ -75,19 +104,14 @@ def load_heads(version, blind=False):
         name, sha256 = version.blind_heads_file.name, version.blind_sha256
     else:
         name, sha256 = version.heads_file.name, version.sha256
-    try:
-        with default_storage.open(name, "rb") as f:
-            data = f.read()
-    except FileNotFoundError as error:
-        raise ModelFileError(
-            f"The heads file of model v{version.number} ({name}) is missing; retrain or promote another version."
-        ) from error
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise ModelFileError(
-            f"The heads file of model v{version.number} ({name}) does not match its recorded sha256 and was "
-            "refused; retrain or promote another version."
-        )
-    return TripletHeads.from_bytes(data)
+    return TripletHeads.from_bytes(_checked_bytes(version, "heads", name, sha256))
+
+
+def load_encoder(version):
+    """The encoder a version embeds with: the stock one, or its fine-tuned weights, hash-checked."""
+    if not version.encoder_file:
+        return stock_encoder()
+    return Encoder.from_bytes(_checked_bytes(version, "encoder", version.encoder_file.name, version.encoder_sha256))
 
 
 def human_reference(version):

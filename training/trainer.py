@@ -10,7 +10,7 @@ from .heads import TripletHeads
 from .models import HEADS
 
 UNLABELLED = -100
-NO_TRAFFIC = np.zeros((0, 0), dtype=np.float32)
+NO_TRAFFIC_VECTORS = np.zeros((0, 0), dtype=np.float32)
 
 
 def vocabulary(triplets):
@@ -23,16 +23,16 @@ def known_triplets(triplets):
 
 
 def sure_guesses(heads, vectors, confidence):
-    """(vectors, triplets): the rows whose predicted triplet is at least `confidence` probable, with it."""
+    """(which rows, their triplets): the rows whose predicted triplet is at least `confidence` probable."""
     predicted = heads.predict(vectors)
     sure = predicted.sureness >= math.log(confidence / (1 - confidence))
     guesses = [{head: predicted.per_head[head][0][row] for head in HEADS} for row in np.flatnonzero(sure)]
-    return vectors[sure], guesses
+    return sure, guesses
 
 
 class Trainer:
     def __init__(self, embeddings, triplets, steps=300, batch_size=1024, seed=0, progress=None,
-                 traffic=NO_TRAFFIC, traffic_confidence=0.8, neighbour_weight=0.0):
+                 traffic=NO_TRAFFIC_VECTORS, traffic_confidence=0.8, neighbour_weight=0.0):
         """`progress(fraction)` is called while training, if given.
 
         `traffic`: vectors of prompts nobody labelled. With some, the heads are trained twice, the
@@ -57,8 +57,8 @@ class Trainer:
         if not len(self.traffic):
             return self._fit(self.embeddings, self.triplets, 0.0, 1.0)
         first = self._fit(self.embeddings, self.triplets, 0.0, 0.5)
-        vectors, guesses = sure_guesses(first, self.traffic, self.traffic_confidence)
-        return self._fit(np.concatenate([self.embeddings, vectors]), self.triplets + guesses, 0.5, 1.0)
+        sure, guesses = sure_guesses(first, self.traffic, self.traffic_confidence)
+        return self._fit(np.concatenate([self.embeddings, self.traffic[sure]]), self.triplets + guesses, 0.5, 1.0)
 
     def _fit(self, embeddings, triplets, start, end):
         """Heads for the labels of `self.triplets` (guesses add none), trained on `triplets`; progress
@@ -68,7 +68,7 @@ class Trainer:
         labels = vocabulary(self.triplets)
         heads = TripletHeads(labels, known_triplets(self.triplets), dimensions=embeddings.shape[1])
         embeddings = torch.as_tensor(embeddings)
-        targets = _targets(labels, triplets)
+        targets = label_indices(labels, triplets)
         optimizer = torch.optim.AdamW(heads.parameters(), lr=0.05, weight_decay=1e-3)
         loss_fn = nn.CrossEntropyLoss(ignore_index=UNLABELLED, reduction="sum")
         count = len(triplets)
@@ -91,7 +91,7 @@ class Trainer:
         return heads
 
 
-def _targets(labels, triplets):
+def label_indices(labels, triplets):
     """Per head, each example's label index, or UNLABELLED where it leaves the head blank."""
     index = {head: {label: i for i, label in enumerate(labels[head])} for head in HEADS}
     return {

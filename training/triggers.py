@@ -1,9 +1,10 @@
-"""The three ways a training starts (threshold, manual, schedule); all end in `tasks.run_training`."""
+"""The ways a training starts (new examples, new traffic, manual, schedule); all end in `tasks.run_training`."""
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from .liveness import recover_stale_runs
 from .models import HEADS, Example, TrainingRun
@@ -51,12 +52,31 @@ def enqueue(trigger, user=None, force=False):
     return run
 
 
+def new_traffic_count():
+    """(prompts that arrived since the data of the last run that trained, the newest prompt's id)."""
+    last = TrainingRun.objects.filter(status=TrainingRun.Status.SUCCEEDED).order_by("-pk").first()
+    return import_string(settings.SECONDMIND_TRAFFIC_COUNT)(last.traffic_until if last else 0)
+
+
 def check_threshold():
     """Enqueue one training once enough new examples arrived; silent when one is already open."""
     if open_run() is not None or new_examples_count() < settings.SECONDMIND_RETRAIN_THRESHOLD:
         return None
+    return _enqueue_unless_busy(TrainingRun.Trigger.THRESHOLD)
+
+
+def check_traffic():
+    """Enqueue one training once SECONDMIND_RETRAIN_TRAFFIC prompts arrived since the last run that
+    trained; silent when one is already open (it counts them too)."""
+    wanted = settings.SECONDMIND_RETRAIN_TRAFFIC
+    if not wanted or open_run() is not None or new_traffic_count()[0] < wanted:
+        return None
+    return _enqueue_unless_busy(TrainingRun.Trigger.TRAFFIC)
+
+
+def _enqueue_unless_busy(trigger):
     try:
-        return enqueue(TrainingRun.Trigger.THRESHOLD)
+        return enqueue(trigger)
     except TrainingBusy:
         return None
 

@@ -43,6 +43,11 @@ class Command(BaseCommand):
         parser.add_argument("--out-of-scope-traffic", help="a text file of prompts, one per line, from outside every "
                             "intent: mixed into the stream at random places, rejected by the reviewer who reaches "
                             "them, and wrong if labelled without a person; `out_of_scope_traffic` counts them")
+        parser.add_argument("--encoder", choices=["stock", "finetune", "auto"], default="stock",
+                            help="SECONDMIND_ENCODER for every run of the loop, and the full-supervision baseline "
+                                 "(fine-tuned for finetune and auto)")
+        parser.add_argument("--retrain-traffic", type=int, default=None,
+                            help="SECONDMIND_RETRAIN_TRAFFIC (default: the setting's, 500)")
         parser.add_argument("--json", dest="json_out")
         parser.add_argument("--plot")
         parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
@@ -82,8 +87,11 @@ class Command(BaseCommand):
             "train": plan.train, "test": plan.test, "seed": plan.seed, "stream": plan.stream,
             "budget": plan.budget, "chunk": plan.chunk, "outside": plan.outside, "strays": plan.strays}))
         threshold = options["retrain_threshold"] or max(1, int(plan.budget * plan.chunk))
-        children = [self.spawn(mode, work, position, threshold) for position, mode in enumerate(MODES)]
-        full = full_supervision(plan.train_vectors, plan.train, plan.test_vectors, plan.test)
+        env = {"SECONDMIND_ENCODER": options["encoder"]}
+        if options["retrain_traffic"] is not None:
+            env["SECONDMIND_RETRAIN_TRAFFIC"] = str(options["retrain_traffic"])
+        children = [self.spawn(mode, work, position, threshold, env) for position, mode in enumerate(MODES)]
+        full = full_supervision(plan.train_vectors, plan.train, plan.test_vectors, plan.test, options["encoder"])
         for mode, child in zip(MODES, children):
             if child.wait() != 0:
                 raise CommandError(f"The {mode} simulation failed (exit {child.returncode}).")
@@ -91,16 +99,17 @@ class Command(BaseCommand):
         loop = runs["loop"]
         return {
             "settings": {"seed_size": options["seed_size"], "review_budget": plan.budget, "chunk": plan.chunk,
+                         "encoder": options["encoder"],
                          "retrain_threshold": threshold, "streamed": len(plan.stream), "random_seed": options["random_seed"]},
             **loop,
             "baselines": {"seed_only": loop["steps"][0]["test"], "review_only": runs["review_only"]["final"], "full": full},
             "review_only_steps": runs["review_only"]["steps"],
         }
 
-    def spawn(self, mode, work, position, threshold):
+    def spawn(self, mode, work, position, threshold, env):
         return isolated.start(["simulate_loop", "--child", mode, "--workdir", str(work)], work / mode,
                               SECONDMIND_RETRAIN_THRESHOLD=str(threshold), SECONDMIND_SIM_POSITION=str(position),
-                              LOG_LEVEL="WARNING", **MODES[mode])
+                              LOG_LEVEL="WARNING", **env, **MODES[mode])
 
     def run_child(self, mode, work):
         import random

@@ -1,0 +1,132 @@
+"""A training run may fine-tune its own encoder: stored and hash-checked like the heads, served with
+them in one swap, brought back by a rollback, and never seen by the fold models that certify the gate
+on labels it learned. Fine-tuning here takes two steps: these tests check behaviour, simulate_loop
+measures accuracy."""
+
+import time
+
+import numpy as np
+import pytest
+
+from interactions.classify import classify
+from interactions.models import Interaction
+from interactions.reviews import decide
+from interactions.models import Review
+from tests.conftest import train_now
+from training import pipeline
+from training.encoder import ENCODER_NAME, Encoder, stock_encoder
+from training.finetune import EncoderTuner
+from training.models import ModelVersion, TrainingRun
+from training.promotion import promote_by_hand
+from training.registry import ModelFileError, load_encoder
+
+PROMPT = "Find my notes about the database migration"
+
+
+@pytest.fixture
+def finetuning(settings):
+    settings.SECONDMIND_ENCODER = "finetune"
+    settings.SECONDMIND_FINETUNE_MAX_STEPS = 2
+
+
+@pytest.fixture
+def tuned(seeded, finetuning):
+    run = train_now()
+    assert run.status == TrainingRun.Status.SUCCEEDED, run.error
+    return run.version
+
+
+def test_a_fine_tuned_encoder_is_stored_with_its_hash_and_size(tuned):
+    assert tuned.encoder.startswith("finetuned-") and tuned.encoder_file.name.endswith(".safetensors")
+    assert tuned.encoder_size == tuned.encoder_file.size > 10_000_000
+    assert load_encoder(tuned).name == tuned.encoder
+
+
+def test_the_fine_tuned_encoder_embeds_differently_from_the_stock_one(tuned):
+    vectors = load_encoder(tuned).embed([PROMPT]), stock_encoder().embed([PROMPT])
+    assert not np.allclose(*vectors)
+
+
+def test_classify_embeds_with_the_active_versions_encoder_and_records_which(tuned):
+    interaction = classify(PROMPT)
+    assert (interaction.model_version_id, interaction.encoder) == (tuned.number, tuned.encoder)
+    np.testing.assert_allclose(interaction.vector(), load_encoder(tuned).embed([PROMPT])[0], atol=1e-5)
+
+
+def test_a_tampered_encoder_file_is_refused(tuned, api):
+    with open(tuned.encoder_file.path, "r+b") as f:
+        f.seek(-8, 2)
+        f.write(b"tampered")
+    with pytest.raises(ModelFileError, match="encoder file of model v1 .* does not match its recorded sha256"):
+        load_encoder(tuned)
+    response = api.post("/classify", {"prompt": PROMPT})
+    assert response.status_code == 503 and "sha256" in response.json()["detail"]
+
+
+def test_a_rollback_brings_the_earlier_versions_encoder_back(tuned, settings):
+    settings.SECONDMIND_ENCODER = "stock"
+    stock_version = train_now().version
+    promote_by_hand(stock_version, None, "try the stock encoder")
+    assert classify(PROMPT).encoder == ENCODER_NAME
+    promote_by_hand(tuned, None, "roll back")
+    assert classify(PROMPT).encoder == tuned.encoder
+
+
+def test_the_example_cache_keeps_stock_vectors_when_a_fine_tuned_version_served_the_prompt(tuned, reviewer):
+    interaction = classify(PROMPT)
+    decide(interaction.pk, reviewer, Review.Decision.OVERRIDDEN, {"subject": "Note", "action": "Find", "category": "Knowledge"})
+    interaction.refresh_from_db()
+    example = interaction.example
+    assert example.embedding is None or example.encoder == ENCODER_NAME
+    pipeline.ensure_embeddings([example])
+    np.testing.assert_allclose(example.vector(), stock_encoder().embed([PROMPT])[0], atol=1e-5)
+
+
+def test_the_fold_encoders_never_learn_the_labels_they_are_scored_on(seeded, finetuning, monkeypatch):
+    trained_on = []
+
+    class Recording(EncoderTuner):
+        def train(self):
+            trained_on.append(set(self.prompts))
+            return super().train()
+
+    monkeypatch.setattr(pipeline, "EncoderTuner", Recording)
+    run = train_now()
+    assert run.status == TrainingRun.Status.SUCCEEDED, run.error
+    folds = trained_on[-pipeline.FOLDS:]
+    human = set().union(*folds)
+    held_out = [human - fold for fold in folds]  # what each fold encoder is scored on
+    assert all(held_out)
+    assert sum(len(held) for held in held_out) == len(human)  # each labelled prompt held out by exactly one
+    assert set().union(*held_out) == human
+
+
+def test_the_time_budget_stops_a_fine_tuning_cleanly():
+    prompts = ["find my notes about kubernetes", "play some jazz in the kitchen"] * 40
+    triplets = [{"subject": "Note", "action": "Find", "category": "Knowledge"},
+                {"subject": "Music", "action": "Play", "category": "Media"}] * 40
+    tuner = EncoderTuner(prompts, triplets, deadline=time.monotonic())
+    encoder = tuner.train()
+    assert tuner.stopped_by == "deadline"
+    assert isinstance(encoder, Encoder) and encoder.embed(["play jazz"]).shape == (1, 384)
+
+
+def test_an_encoder_round_trips_through_its_bytes_and_keeps_its_name(tuned):
+    encoder = load_encoder(tuned)
+    again = Encoder.from_bytes(encoder.to_bytes())
+    assert again.name == encoder.name
+    np.testing.assert_allclose(again.embed([PROMPT]), encoder.embed([PROMPT]), atol=1e-6)
+
+
+def test_auto_keeps_the_stock_encoder_unless_the_fine_tuned_one_does_better(seeded, settings):
+    settings.SECONDMIND_ENCODER = "auto"
+    settings.SECONDMIND_FINETUNE_MAX_STEPS = 1
+    run = train_now()
+    version = ModelVersion.objects.get(pk=run.version.pk)
+    assert run.summary["encoder"].startswith(("stock encoder", "fine-tuned encoder"))
+    assert (version.encoder == ENCODER_NAME) == run.summary["encoder"].startswith("stock encoder")
+
+
+def test_interactions_record_the_stock_encoder_while_no_model_is_active(db):
+    assert classify(PROMPT).encoder == ENCODER_NAME
+    assert Interaction.objects.get().encoder == ENCODER_NAME
