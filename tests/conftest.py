@@ -20,7 +20,7 @@ from interactions.simulation import read_triplets
 from training.datasets import import_jsonl
 from training.detector import detector
 from training.encoder import embed
-from training.models import Source, TrainingRun
+from training.models import Example, ModelVersion, Source, TrainingRun
 from training.pipeline import execute
 from training.triggers import create_run
 
@@ -136,11 +136,63 @@ def train_now(force=True):
     return execute(create_run(TrainingRun.Trigger.MANUAL, force=force))
 
 
+# What training settings and data a `trained` model depends on: a test that changes any of them first
+# gets a model trained for it.
+TRAINING_SETTINGS = ("SECONDMIND_NEIGHBOUR_WEIGHT", "SECONDMIND_SELF_TRAINING", "SECONDMIND_HOLDOUT_FRACTION",
+                     "SECONDMIND_ENCODER", "SECONDMIND_AUTO_PRECISION_TARGET", "SECONDMIND_CERTIFY_STEP",
+                     "SECONDMIND_GATE_SCOPE_SIMILARITY", "SECONDMIND_CERTIFY_CONFIDENCE", "SECONDMIND_FINETUNE_MAX_STEPS",
+                     "SECONDMIND_SELF_TRAINING_CONFIDENCE")
+_trained_once = {}
+
+
+def _training_key(settings):
+    from interactions.models import Interaction
+    data = sorted(Example.objects.values_list("normalized_prompt", "source", "subject", "action", "category"))
+    return (tuple(getattr(settings, name) for name in TRAINING_SETTINGS), tuple(data),
+            Interaction.objects.count(), ModelVersion.objects.count(), TrainingRun.objects.count())
+
+
 @pytest.fixture
-def trained(seeded):
+def trained(seeded, settings):
+    """The seed's first model, active. Trained for real once per set of settings and data; later tests
+    get the same files and rows restored, as a second identical training would give them."""
+    key = _training_key(settings)
+    if key in _trained_once:
+        return _restore(_trained_once[key])
     run = train_now()
     assert run.status == TrainingRun.Status.SUCCEEDED, run.error
+    _trained_once[key] = _snapshot(run)
     return run.version
+
+
+def _snapshot(run):
+    version = run.version
+    files = {field: (getattr(version, field).name, getattr(version, field).read())
+             for field in ("heads_file", "blind_heads_file", "encoder_file") if getattr(version, field)}
+    fields = {f.name: getattr(version, f.name) for f in ModelVersion._meta.concrete_fields
+              if f.name not in ("id", "created_at", "activated_at", *files)}
+    keys = {name: list(getattr(version, name).values_list("normalized_prompt", "source")) for name in ("trained_on", "evaluated_on")}
+    return {"files": files, "fields": fields, "examples": keys,
+            "run": {name: getattr(run, name) for name in ("trigger", "force", "summary", "decision", "stage", "percent")}}
+
+
+def _restore(saved):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.db.models import Max
+    from django.utils import timezone
+
+    version = ModelVersion(**saved["fields"], activated_at=timezone.now())
+    for field, (name, data) in saved["files"].items():
+        setattr(version, field, default_storage.save(name, ContentFile(data)))
+    version.save()
+    by_key = {(e.normalized_prompt, e.source): e for e in Example.objects.all()}
+    for name, keys in saved["examples"].items():
+        getattr(version, name).set([by_key[k] for k in keys])
+    TrainingRun.objects.create(**saved["run"], status=TrainingRun.Status.SUCCEEDED, version=version, promoted=True,
+                               started_at=timezone.now(), finished_at=timezone.now(),
+                               data_until=Example.objects.aggregate(m=Max("pk"))["m"])
+    return version
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ from training.calibration import (
     calibrate,
     certificate,
     certified_threshold,
+    held_out_similarity,
+    matching_scope,
     precision_lower_bound,
     precision_upper_bound,
 )
@@ -125,3 +127,19 @@ def test_nothing_is_certified_that_the_model_itself_is_less_sure_of_than_the_tar
     gate = certificate(sureness, [True] * 200, np.ones(200), target=0.95, step=50, scope=0.6, confidence=0.9)
     assert gate["threshold"] == pytest.approx(np.log(0.95 / 0.05))
     assert gate["certified_share"] == pytest.approx(np.mean(sureness >= np.log(0.95 / 0.05)))
+
+
+def test_a_fine_tuned_encoders_scope_keeps_as_many_human_examples_in_scope_as_the_stock_one():
+    rng = np.random.default_rng(0)
+    stock = rng.uniform(0.3, 0.9, 500)
+    tuned = stock * 0.5 + 0.5  # every similarity drawn closer, the order kept
+    scope = matching_scope(stock, 0.6)(tuned)
+    assert np.mean(tuned < scope) == pytest.approx(np.mean(stock < 0.6), abs=0.01)
+    assert scope == pytest.approx(0.8, abs=0.01)
+
+
+def test_held_out_similarity_compares_each_row_with_the_other_folds_only():
+    vectors = np.eye(4, dtype=np.float32)[[0, 0, 1, 1]]  # rows 0 and 1 alike, 2 and 3 alike: other folds
+    np.testing.assert_array_equal(held_out_similarity(vectors, 2), [1, 1, 1, 1])
+    np.testing.assert_array_equal(held_out_similarity(vectors, 4), [1, 1, 1, 1])
+    np.testing.assert_array_equal(held_out_similarity(np.eye(4, dtype=np.float32), 2), [0, 0, 0, 0])

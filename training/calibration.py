@@ -128,6 +128,26 @@ def heads_fold(vectors, triplets, auto_labelled, learning):
     return fit
 
 
+def held_out_similarity(vectors, folds):
+    """Each row's similarity to its most similar row of the other folds: how far from the labelled
+    examples it knows a new in-scope prompt lies."""
+    fold_of = np.arange(len(vectors)) % folds
+    similarity = np.zeros(len(vectors))
+    for fold in range(folds):
+        held, kept = fold_of == fold, fold_of != fold
+        if kept.any():
+            similarity[held] = (vectors[held] @ vectors[kept].T).max(axis=1)
+    return similarity
+
+
+def matching_scope(stock_similarity, stock_scope):
+    """A scope for another encoder that keeps as many held-out human examples in scope as `stock_scope`
+    keeps with the stock encoder: a fine-tuned encoder draws similar prompts closer, so a fixed 0.6 would
+    mean something else with it."""
+    share_out = float(np.mean(np.asarray(stock_similarity) < stock_scope)) if len(stock_similarity) else 0.0
+    return lambda similarity: np.quantile(similarity, share_out) if share_out > 0 else min(stock_scope, float(np.min(similarity)))
+
+
 def certificate(sureness, correct, similarity, target, step, scope, confidence):
     """{"threshold": the certified sureness threshold or None, "certified_share": of the evidence}.
 
@@ -147,7 +167,8 @@ def calibrate(heads, holdout, human_train, auto_train, target, step, scope, conf
     """The gate a model version serves with: a certificate for whole triplets and one per head (for
     auto-labelling only the heads that are sure). `holdout`, `human_train` (the human-labelled training
     examples) and `auto_train` (the auto-labelled ones it was trained on) are (vectors, triplets);
-    `learning` holds the Trainer options `heads` was trained with; `fit_fold` see `out_of_fold`."""
+    `learning` holds the Trainer options `heads` was trained with; `fit_fold` see `out_of_fold`.
+    `scope` is a similarity, or a function of the evidence's similarities giving one."""
     parts = []
     if len(human_train[1]) >= 2 * folds:
         parts.append(out_of_fold(*human_train, folds, auto_train, learning or {}, fit_fold))
@@ -159,6 +180,8 @@ def calibrate(heads, holdout, human_train, auto_train, target, step, scope, conf
     if not parts:
         return gate
     found = Evidence.concatenate(parts)
+    if callable(scope):
+        gate["scope"] = scope = round(float(scope(found.similarity)), 4)
     rule = dict(target=target, step=step, scope=scope, confidence=confidence)
     gate.update(certificate(found.sureness, found.correct, found.similarity, **rule))
     gate["heads"] = {h: certificate(found.head_sureness[h], found.head_correct[h], found.similarity, **rule)

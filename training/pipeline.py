@@ -14,7 +14,7 @@ from django.utils.module_loading import import_string
 
 import numpy as np
 
-from .calibration import calibrate
+from .calibration import calibrate, held_out_similarity, matching_scope
 from .datasets import NO_TRAFFIC, ensure_embeddings, matrix, merge, near_duplicates
 from .encoder import DIMENSIONS, Encoder, stock_encoder
 from .evaluation import evaluate, item_losses
@@ -194,12 +194,15 @@ def certify(fitted, merged, traffic, progress, deadline):
     encoded = fitted.encoded
     human = [e for e in fitted.blind_trained_on if e.source in HUMAN_SOURCES]
     auto = [e for e in fitted.blind_trained_on if e.source not in HUMAN_SOURCES]
-    fit_fold = None if encoded.encoder.is_stock else tuned_folds(human, auto, traffic, progress, deadline)
+    scope, fit_fold = settings.SECONDMIND_GATE_SCOPE_SIMILARITY, None
+    if not encoded.encoder.is_stock:
+        fit_fold = tuned_folds(human, auto, traffic, progress, deadline)
+        scope = matching_scope(held_out_similarity(matrix(human), FOLDS), scope)  # the cache holds stock vectors
     return calibrate(
         fitted.blind, (encoded.of(merged.holdout), [e.triplet for e in merged.holdout]),
         (encoded.of(human), [e.triplet for e in human]), (encoded.of(auto), [e.triplet for e in auto]),
         settings.SECONDMIND_AUTO_PRECISION_TARGET, settings.SECONDMIND_CERTIFY_STEP,
-        settings.SECONDMIND_GATE_SCOPE_SIMILARITY, settings.SECONDMIND_CERTIFY_CONFIDENCE,
+        scope, settings.SECONDMIND_CERTIFY_CONFIDENCE,
         folds=FOLDS, learning=fitted.learning, fit_fold=fit_fold,
     )
 
@@ -271,7 +274,7 @@ def judge_active(active, holdout_examples):
     if active is None:
         return None, None
     active_blind = load_heads(active, blind=True)
-    vectors = load_encoder(active).embed([e.prompt for e in holdout_examples])
+    vectors = encode(load_encoder(active), holdout_examples, NO_TRAFFIC).of(holdout_examples)
     triplets = [e.triplet for e in holdout_examples]
 
     def saved(candidate, holdout):

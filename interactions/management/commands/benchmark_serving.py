@@ -60,7 +60,8 @@ class Command(BaseCommand):
         self.stderr.write(f"{size:,} examples: training a model, then serving {requests} prompts...")
         for stage in ("prepare", "serve"):
             child = isolated.start(["benchmark_serving", "--stage", stage, "--workdir", str(size_dir),
-                                    "--requests", str(requests)], size_dir / "data", LOG_LEVEL="WARNING")
+                                    "--requests", str(requests)], size_dir / "data", LOG_LEVEL="WARNING",
+                                   SECONDMIND_ENCODER="stock")  # a fine-tuned encoder serves at the same cost
             if child.wait() != 0:
                 raise CommandError(f"The {stage} stage for {size} examples failed (exit {child.returncode}).")
         return {"size": size, **json.loads((size_dir / "serve.json").read_text())}
