@@ -7,7 +7,6 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.db import OperationalError
-from django.utils import timezone
 from ninja import Field, Header, NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
 from ninja.security import HttpBearer
@@ -19,12 +18,20 @@ from training.promotion import UnknownVersion, promote_by_hand, version_by_numbe
 from training.registry import ModelFileError, active_version
 
 from .classify import KeyReused, classify, classify_once
-from .models import ApiToken, Interaction, hash_token
-from .reviews import record_feedback
+from .models import ApiToken, Interaction, Verdict, hash_token
+from .rate_limits import over_the_limit
+from .reviews import may_label, record_feedback
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after):
+        self.retry_after = retry_after
 
 
 class BearerToken(HttpBearer):
     def authenticate(self, request, token):
+        if len(token) > MAX_TOKEN_CHARS:
+            return None
         found = (
             ApiToken.objects.select_related("user")
             .filter(token_hash=hash_token(token), user__is_active=True)
@@ -32,9 +39,14 @@ class BearerToken(HttpBearer):
         )
         if found is None:
             return None
-        ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+        if retry_after := over_the_limit(found.pk):
+            raise RateLimited(retry_after)
+        found.mark_used()
         request.user = found.user
         return found.user
+
+
+MAX_TOKEN_CHARS = 200
 
 
 api = NinjaAPI(
@@ -66,6 +78,15 @@ def body_too_big(request, exc):
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     return api.create_response(request, {"detail": f"The request body is over {limit:,} bytes: send a shorter prompt "
                                                    "or a smaller context."}, status=413)
+
+
+@api.exception_handler(RateLimited)
+def rate_limited(request, exc):
+    limit = settings.SECONDMIND_API_RATE_LIMIT
+    response = api.create_response(request, {"detail": f"This token sent more than {limit} requests this minute; "
+                                                       f"retry in {exc.retry_after} s."}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(OperationalError)
@@ -151,6 +172,13 @@ class TripletIn(Schema):
         return value.strip()
 
 
+class FeedbackIn(TripletIn):
+    override_rejection: bool = Field(False, description="Label a prompt the gate rejected as noise anyway.")
+
+    def triplet(self):
+        return {head: getattr(self, head) for head in ("subject", "action", "category")}
+
+
 class FeedbackOut(Schema):
     interaction_id: int
     example_id: int
@@ -231,11 +259,17 @@ def classify_prompt(request, payload: ClassifyIn, idempotency_key: RetryKey = No
 
 @api.post("/interactions/{interaction_id}/feedback", response=FeedbackOut,
           summary="Correct the triplet of an interaction; it joins the live dataset")
-def feedback(request, interaction_id: int, payload: TripletIn):
+def feedback(request, interaction_id: int, payload: FeedbackIn):
     interaction = Interaction.objects.filter(pk=interaction_id).first()
     if interaction is None:
         raise HttpError(404, f"Interaction {interaction_id} does not exist.")
-    example = record_feedback(interaction, payload.dict(), request.user)
+    if not may_label(request.user, interaction):
+        raise HttpError(403, "This token labels only its own interactions; a reviewer (staff, or a user with the "
+                             "'Can add review' permission) labels any.")
+    if interaction.verdict == Verdict.REJECTED and not payload.override_rejection:
+        raise HttpError(409, f"The gate rejected this prompt as noise ({', '.join(interaction.reasons)}); send "
+                             '"override_rejection": true to make it a training example anyway.')
+    example = record_feedback(interaction, payload.triplet(), request.user)
     return {"interaction_id": interaction.pk, "example_id": example.pk, "source": example.source, **example.triplet}
 
 

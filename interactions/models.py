@@ -1,10 +1,12 @@
 import hashlib
 import secrets
+from datetime import timedelta
 
 import numpy as np
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from training.models import Example, ModelVersion
 
@@ -25,6 +27,12 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.prefix}… ({self.user})"
+
+    def mark_used(self):
+        """Record the use, at most once a minute: a write per request would cost every classify call."""
+        now = timezone.now()
+        if self.last_used_at is None or now - self.last_used_at > timedelta(minutes=1):
+            ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)
 
     @classmethod
     def issue(cls, user, name=""):

@@ -93,6 +93,12 @@ def decide(interaction_id, reviewer, decision, changes=None):
         return review
 
 
+def may_label(user, interaction):
+    """Who labels what: a reviewer (staff, or the 'Can add review' permission) any interaction, a client
+    only its own."""
+    return user.is_staff or user.has_perm("interactions.add_review") or interaction.user_id == user.pk
+
+
 def record_feedback(interaction, triplet, user):
     """A person's corrected triplet, sent through the API. On an undecided item it is that item's
     decision, as a review would be: the item leaves the queue, no reviewer can overwrite it by approving

@@ -23,7 +23,14 @@ def envfloat(name, default):
 
 
 DATA_DIR = Path(os.environ.get("SECONDMIND_DATA_DIR", BASE_DIR / "data")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def _private_file(path):
+    """Create `path` readable by this user alone (it holds sessions and password hashes); SQLite gives
+    its -wal and -shm files the same mode."""
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
 
 
 def _secret_key():
@@ -57,6 +64,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_q",
+    "axes",
     "training",
     "interactions",
     "secondmind",
@@ -73,7 +81,19 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "secondmind.middleware.DatabaseBusyMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Login throttling (django-axes): after SECONDMIND_LOGIN_FAILURES wrong passwords for one username from
+# one address, that pair is locked out for SECONDMIND_LOGIN_COOLOFF_MINUTES.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = envint("SECONDMIND_LOGIN_FAILURES", "10")
+AXES_COOLOFF_TIME = envfloat("SECONDMIND_LOGIN_COOLOFF_MINUTES", "15") / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Requests a minute one API token may make (0: no limit); over it, 429 with Retry-After.
+SECONDMIND_API_RATE_LIMIT = envint("SECONDMIND_API_RATE_LIMIT", "600")
 
 ROOT_URLCONF = "secondmind.urls"
 WSGI_APPLICATION = "secondmind.wsgi.application"
@@ -109,6 +129,7 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
+    _private_file(DATABASES["default"]["NAME"])
     # A file, not memory, so that a real django-q2 worker process can share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 

@@ -4,6 +4,7 @@ The encoder is loaded once per test session (it is a process-wide singleton); mo
 fresh media directory per test.
 """
 
+import copy
 import json
 import os
 import signal
@@ -172,8 +173,8 @@ def _snapshot(run):
     fields = {f.name: getattr(version, f.name) for f in ModelVersion._meta.concrete_fields
               if f.name not in ("id", "created_at", "activated_at", *files)}
     keys = {name: list(getattr(version, name).values_list("normalized_prompt", "source")) for name in ("trained_on", "evaluated_on")}
-    return {"files": files, "fields": fields, "examples": keys,
-            "run": {name: getattr(run, name) for name in ("trigger", "force", "summary", "decision", "stage", "percent")}}
+    return copy.deepcopy({"files": files, "fields": fields, "examples": keys,
+                          "run": {name: getattr(run, name) for name in ("trigger", "force", "summary", "decision", "stage", "percent")}})
 
 
 def _restore(saved):
@@ -182,6 +183,7 @@ def _restore(saved):
     from django.db.models import Max
     from django.utils import timezone
 
+    saved = copy.deepcopy(saved)  # a test may change what it gets
     version = ModelVersion(**saved["fields"], activated_at=timezone.now())
     for field, (name, data) in saved["files"].items():
         setattr(version, field, default_storage.save(name, ContentFile(data)))

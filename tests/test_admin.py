@@ -1,5 +1,6 @@
 """The Django admin: seed annotation, read-only interactions, staff only."""
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from interactions.classify import classify
@@ -88,3 +89,8 @@ def test_a_batch_example_left_without_any_label_is_refused(admin_client, db):
     example = Example.objects.create(prompt="Find the notes from the kickoff", source=Source.BATCH, category="Knowledge")
     response = admin_client.post(f"/admin/training/example/{example.pk}/change/", change_form(example, category=""))
     assert response.status_code == 200 and "needs at least one label" in response.content.decode()
+
+
+@pytest.mark.parametrize("model", ["modelversion", "trainingrun"])
+def test_the_admin_offers_no_add_for_what_only_training_makes(admin_client, db, model):
+    assert admin_client.get(f"/admin/training/{model}/add/").status_code == 403

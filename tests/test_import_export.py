@@ -74,3 +74,20 @@ def test_export_import_export_gives_the_same_bytes(db, tmp_path, django_db_block
     call_command("export_jsonl", str(second), source="live")
     assert first.read_bytes() == second.read_bytes()
     assert "Résumé".encode() in first.read_bytes()
+
+
+def test_a_file_saved_with_a_byte_order_mark_imports(db, tmp_path):
+    path = tmp_path / "seed.jsonl"
+    path.write_text('{"prompt": "find my notes on kubernetes", "subject": "Note", "action": "Find", "category": "Knowledge"}\n',
+                    encoding="utf-8-sig")
+    call_command("import_jsonl", str(path), source="base")
+    assert Example.objects.get().prompt == "find my notes on kubernetes"
+
+
+def test_a_prompt_repeated_with_other_labels_is_reported_not_resolved(db, tmp_path):
+    path = tmp_path / "seed.jsonl"
+    path.write_text('{"prompt": "find my notes", "subject": "Note", "action": "Find", "category": "Knowledge"}\n'
+                    '{"prompt": "Find my  notes", "subject": "Note", "action": "Search", "category": "Knowledge"}\n')
+    with pytest.raises(CommandError, match="line 2: the same prompt as line 1 with other labels"):
+        call_command("import_jsonl", str(path), source="base")
+    assert not Example.objects.exists()

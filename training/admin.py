@@ -49,9 +49,12 @@ class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ("number", "status", "encoder", "paused_heads", "created_at", "activated_at")
     list_filter = ("status",)
     # the status changes only by promotion (the model page), which checks the files and records who and why
-    readonly_fields = ("number", "status", "encoder", "heads_file", "sha256", "blind_heads_file", "blind_sha256", "labels",
-                       "metrics", "created_at", "activated_at")
+    readonly_fields = ("number", "status", "encoder", "encoder_file", "encoder_sha256", "encoder_size", "heads_file",
+                       "sha256", "blind_heads_file", "blind_sha256", "labels", "metrics", "created_at", "activated_at")
     exclude = ("trained_on", "evaluated_on")
+
+    def has_add_permission(self, request):
+        return False  # only a training run makes a version
 
     def has_delete_permission(self, request, obj=None):
         return False  # interactions, runs and promotions point to it: roll back instead
@@ -62,6 +65,9 @@ class TrainingRunAdmin(admin.ModelAdmin):
     list_display = ("pk", "trigger", "status", "stage", "percent", "version", "promoted", "created_at")
     list_filter = ("status", "trigger")
     readonly_fields = [f.name for f in TrainingRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # runs start from the dashboard, `manage.py retrain` or the triggers
 
     def has_delete_permission(self, request, obj=None):
         return False  # the retrain threshold counts from the last run, and an open run holds the worker's lock

@@ -54,9 +54,11 @@ def record_error(record, partial=False):
 
 def parse_jsonl(lines, partial=False):
     """(records, errors): the valid triplets and a (line number, message) per bad line; an unlabelled
-    head (allowed with `partial`) comes back as ""."""
-    records, errors = [], []
+    head (allowed with `partial`) comes back as "". A UTF-8 byte-order mark (as Windows editors save) is
+    ignored; a prompt repeated with other labels is an error, never resolved silently."""
+    records, errors, first_seen = [], [], {}
     for number, line in enumerate(lines, start=1):
+        line = line.removeprefix("\ufeff") if number == 1 else line
         if not line.strip():
             continue
         try:
@@ -64,11 +66,20 @@ def parse_jsonl(lines, partial=False):
         except json.JSONDecodeError as error:
             errors.append((number, f"not valid JSON ({error.msg})"))
             continue
-        if problem := record_error(record, partial):
+        if problem := record_error(record, partial) or _conflict(record, number, first_seen):
             errors.append((number, problem))
         else:
             records.append({name: (record[name] or "").strip() for name in JSONL_FIELDS})
     return records, errors
+
+
+def _conflict(record, number, first_seen):
+    """An error when the file already gave this prompt other labels (first_seen: prompt -> (line, labels))."""
+    labels = tuple((record[head] or "").strip() for head in HEADS)
+    line, earlier = first_seen.setdefault(normalize_prompt(record["prompt"]), (number, labels))
+    if earlier != labels:
+        return f"the same prompt as line {line} with other labels ({' / '.join(earlier)} there): keep one"
+    return None
 
 
 @dataclass

@@ -114,7 +114,7 @@ class EncoderTuner:
 
 
 def heads_logits(model, heads, texts):
-    features = {k: v.to(device()) if torch.is_tensor(v) else v for k, v in model.tokenize(texts).items()}
+    features = {k: v.to(device()) if torch.is_tensor(v) else v for k, v in model.preprocess(texts).items()}
     embeddings = model(features)["sentence_embedding"]
     return {h: layer(embeddings) for h, layer in heads.items()}
 
