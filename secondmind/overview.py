@@ -83,6 +83,7 @@ def summary():
         "per_source": {label: Example.objects.filter(source=value).count() for value, label in Source.choices},
         "queue_length": queue().count(),
         "model": model,
+        "damaged_versions": ModelVersion.objects.exclude(files_problem="").exclude(status=ModelVersion.Status.REJECTED),
         "certified_heads": certified_heads(model),
         "run": training_status(),
         "new_examples": new_examples_count(),

@@ -3,8 +3,9 @@ from django.db.models.signals import post_migrate
 
 
 def ensure_schedules(sender, **kwargs):
-    """The worker's django-q2 schedules, created or updated after every migrate: the weekly retrain, and
-    every minute the recovery of runs whose worker died (so that nobody has to look for it to happen)."""
+    """The worker's django-q2 schedules, created or updated after every migrate: the weekly retrain,
+    every minute the recovery of runs whose worker died (so that nobody has to look for it to happen),
+    and every hour a check of the model files against their hashes."""
     from django.conf import settings
     from django_q.models import Schedule
 
@@ -17,6 +18,10 @@ def ensure_schedules(sender, **kwargs):
         name="recover-stale-runs",
         defaults={"func": "training.liveness.recover_stale_runs", "schedule_type": Schedule.MINUTES,
                   "minutes": 1, "repeats": -1},
+    )
+    Schedule.objects.update_or_create(
+        name="verify-model-files",
+        defaults={"func": "training.registry.verify_model_files", "schedule_type": Schedule.HOURLY, "repeats": -1},
     )
 
 

@@ -152,6 +152,9 @@ class ModelVersion(models.Model):
     evaluated_on = models.ManyToManyField(Example, related_name="evaluated_in", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    files_checked_at = models.DateTimeField(null=True, blank=True,
+                                            help_text="When the worker last read the files and checked their sha256.")
+    files_problem = models.TextField(blank=True, help_text="What that check found wrong; empty when the files are whole.")
 
     class Meta:
         ordering = ["-number"]

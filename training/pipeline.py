@@ -21,6 +21,7 @@ from .evaluation import evaluate, item_losses
 from .finetune import EncoderTuner
 from .liveness import Heartbeat, RunAbandoned, beat, fail, this_worker
 from .locks import retrying_when_locked
+from .logs import run_logging
 from .models import HEADS, HUMAN_SOURCES, Example, TrainingRun
 from .promotion import decide
 from .registry import activate, active_version, load_encoder, load_heads, register, store
@@ -42,6 +43,8 @@ class Progress:
     def __call__(self, stage, percent):
         if (stage, int(percent)) == (self.run.stage, self.run.percent):
             return
+        if stage != self.run.stage:
+            log.info("%s", stage)
         self.run.stage, self.run.percent = stage, int(percent)
         retrying_when_locked(lambda: beat(self.run.pk, stage=stage, percent=int(percent)))
         self.report(stage, int(percent))
@@ -294,7 +297,9 @@ class Stages:
 
     def __call__(self, name):
         start, end = self.bounds[name]
-        return StageProgress(self.progress, name, start, end)
+        stage = StageProgress(self.progress, name, start, end)
+        stage(0)  # entering a stage shows (and logs) it, even when it reports nothing more
+        return stage
 
 
 class StageProgress:
@@ -364,20 +369,21 @@ def execute(run, report=None):
     """Run a queued run to its end: succeeded, skipped or failed, never leaving it open."""
     if not claim(run):
         return run
-    log.info("training run #%s started (%s)", run.pk, run.trigger)
-    try:
-        with Heartbeat(run.pk):
-            if not run.force and active_version() is not None and new_examples_count() == 0 and not new_traffic_count()[0]:
-                _close(run, TrainingRun.Status.SKIPPED, decision="Nothing new since the last training.")
-            else:
-                progress = Progress(run, report)
-                candidate = train_and_decide(run, progress)
-                retrying_when_locked(lambda: conclude(run, candidate))
-                progress.report("done", 100)
-                log.info("training run #%s trained v%s: %s", run.pk, run.version.number, run.decision)
-    except Exception as error:  # the run records any failure; the active model is untouched
-        log.exception("training run #%s failed", run.pk)
-        fail(run.pk, f"{type(error).__name__}: {error}")
+    with run_logging(run.pk):
+        log.info("started (%s)", run.trigger)
+        try:
+            with Heartbeat(run.pk):
+                if not run.force and active_version() is not None and new_examples_count() == 0 and not new_traffic_count()[0]:
+                    _close(run, TrainingRun.Status.SKIPPED, decision="Nothing new since the last training.")
+                else:
+                    progress = Progress(run, report)
+                    candidate = train_and_decide(run, progress)
+                    retrying_when_locked(lambda: conclude(run, candidate))
+                    progress.report("done", 100)
+                    log.info("trained v%s: %s", run.version.number, run.decision)
+        except Exception as error:  # the run records any failure; the active model is untouched
+            log.exception("failed")
+            fail(run.pk, f"{type(error).__name__}: {error}")
     run.refresh_from_db()
     return run
 

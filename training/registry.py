@@ -1,6 +1,7 @@
 """Model files: written once through Django's storage API, checked against their sha256 on load."""
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
@@ -15,8 +16,11 @@ from .heads import TripletHeads
 from .models import HUMAN_SOURCES, Example, ModelVersion
 
 
+log = logging.getLogger(__name__)
+
+
 class ModelFileError(Exception):
-    """The heads file of a version is missing or does not match its recorded hash."""
+    """A file of a version is missing or does not match its recorded hash."""
 
 
 def _next_number():
@@ -95,6 +99,35 @@ def _checked_bytes(version, what, name, sha256):
             "refused; retrain or promote another version."
         )
     return data
+
+
+def file_problem(version):
+    """What is wrong with a version's files (missing, or not matching their recorded sha256), or ""."""
+    files = [("heads", version.heads_file.name, version.sha256)]
+    if version.blind_sha256:
+        files.append(("heads", version.blind_heads_file.name, version.blind_sha256))
+    if version.encoder_file:
+        files.append(("encoder", version.encoder_file.name, version.encoder_sha256))
+    try:
+        for what, name, sha256 in files:
+            _checked_bytes(version, what, name, sha256)
+    except ModelFileError as error:
+        return str(error)
+    return ""
+
+
+def verify_model_files():
+    """The worker's schedule: read every file of the versions that serve or could be rolled back to, and
+    record what is wrong, so a corrupted file shows on the dashboard before a process needs it."""
+    servable = ModelVersion.objects.exclude(status=ModelVersion.Status.REJECTED)
+    damaged = []
+    for version in servable:
+        problem = file_problem(version)
+        ModelVersion.objects.filter(pk=version.pk).update(files_checked_at=timezone.now(), files_problem=problem)
+        if problem:
+            log.error("%s", problem)
+            damaged.append(version.number)
+    return f"{servable.count()} versions checked, damaged: {damaged or 'none'}"
 
 
 def load_heads(version, blind=False):
