@@ -11,8 +11,15 @@ from django.conf import settings
 SHARED = ("DATABASE_URL", "REDIS_URL", "SECONDMIND_MEDIA_DIR")
 
 
-def start(arguments, data_dir, **env):
-    """Popen of `manage.py *arguments` with SECONDMIND_DATA_DIR=`data_dir` and the extra `env`."""
+def environment(data_dir, **env):
+    """os.environ for a child using `data_dir` and nothing of the parent's services, plus `env`."""
     child_env = {key: value for key, value in os.environ.items() if key not in SHARED}
     child_env.update({"SECONDMIND_DATA_DIR": str(data_dir), **env})
-    return subprocess.Popen([sys.executable, "manage.py", *arguments], cwd=settings.BASE_DIR, env=child_env)
+    return child_env
+
+
+def start(arguments, data_dir, **env):
+    """Popen of `manage.py *arguments` with SECONDMIND_DATA_DIR=`data_dir` and the extra `env`."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *arguments], cwd=settings.BASE_DIR, env=environment(data_dir, **env)
+    )
