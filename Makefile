@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test test-scaleout browser benchmark screenshots
+.PHONY: install run test test-fast test-scaleout browser benchmark loadtest screenshots
 
 # torch first: its pinned CPU build lies on this machine's disk; afterwards nothing pulls a CUDA build.
 $(VENV)/.installed: requirements.txt
@@ -25,7 +25,13 @@ browser:
 		|| echo "chromium could not be installed: the browser tests will be skipped"
 
 test: install browser
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest
+
+# The inner loop: everything but the worker, browser, fine-tuning and HWU64 tests.
+test-fast: install
+	$(PY) -m pytest -m "not slow" -q
 
 # The same code on PostgreSQL (DATABASE_URL) with Redis as django-q2's broker, with a real worker.
 SCALEOUT_TESTS = tests/test_worker.py tests/test_triggers.py tests/test_retrain.py tests/test_promotion.py \
@@ -37,6 +43,10 @@ test-scaleout: install
 benchmark: install
 	$(PY) manage.py benchmark_retrain
 	$(PY) manage.py benchmark_serving
+
+# 32 clients for 60 s against bin/serve while a retrain runs, its worker is killed and a version promoted.
+loadtest: install
+	$(PY) manage.py loadtest --clients 32 --seconds 60
 
 screenshots: install browser
 	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest tests/test_e2e.py -k screenshots -q

@@ -33,9 +33,7 @@ class BearerToken(HttpBearer):
         if len(token) > MAX_TOKEN_CHARS:
             return None
         found = (
-            ApiToken.objects.select_related("user")
-            .filter(token_hash=hash_token(token), user__is_active=True)
-            .first()
+            ApiToken.objects.select_related("user").filter(token_hash=hash_token(token), user__is_active=True).first()
         )
         if found is None:
             return None
@@ -76,15 +74,21 @@ def validation_error(request, exc):
 @api.exception_handler(RequestDataTooBig)
 def body_too_big(request, exc):
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    return api.create_response(request, {"detail": f"The request body is over {limit:,} bytes: send a shorter prompt "
-                                                   "or a smaller context."}, status=413)
+    return api.create_response(
+        request,
+        {"detail": f"The request body is over {limit:,} bytes: send a shorter prompt or a smaller context."},
+        status=413,
+    )
 
 
 @api.exception_handler(RateLimited)
 def rate_limited(request, exc):
     limit = settings.SECONDMIND_API_RATE_LIMIT
-    response = api.create_response(request, {"detail": f"This token sent more than {limit} requests this minute; "
-                                                       f"retry in {exc.retry_after} s."}, status=429)
+    response = api.create_response(
+        request,
+        {"detail": f"This token sent more than {limit} requests this minute; retry in {exc.retry_after} s."},
+        status=429,
+    )
     response["Retry-After"] = str(exc.retry_after)
     return response
 
@@ -93,8 +97,14 @@ def rate_limited(request, exc):
 def database_busy(request, exc):
     if not is_lock_timeout(exc):
         raise exc
-    response = api.create_response(request, {"detail": "The database is busy (another process holds its write lock): "
-                                                       f"nothing was stored; retry in {RETRY_AFTER_SECONDS} s."}, status=503)
+    response = api.create_response(
+        request,
+        {
+            "detail": "The database is busy (another process holds its write lock): "
+            f"nothing was stored; retry in {RETRY_AFTER_SECONDS} s."
+        },
+        status=503,
+    )
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
@@ -141,11 +151,16 @@ class ClassifyIn(Schema):
         return value
 
 
-RetryKey = Annotated[str | None, Header(
-    alias="Idempotency-Key", min_length=1, max_length=200,
-    description="Any string up to 200 characters, new for each request: a retry with the same key answers with "
-                "the interaction the first call stored, and stores nothing.",
-)]
+RetryKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Any string up to 200 characters, new for each request: a retry with the same key answers with "
+        "the interaction the first call stored, and stores nothing.",
+    ),
+]
 
 
 class ClassifyOut(Schema):
@@ -210,7 +225,8 @@ class ModelOut(Schema):
     activated_at: str | None
     trained_on: int = Field(..., description="Examples the served heads learned, the holdout included.")
     holdout: HoldoutMetrics | None = Field(
-        ..., description="How the version's blind heads, trained the same way without the holdout, scored on it.")
+        ..., description="How the version's blind heads, trained the same way without the holdout, scored on it."
+    )
 
 
 class PromoteIn(Schema):
@@ -257,18 +273,27 @@ def classify_prompt(request, payload: ClassifyIn, idempotency_key: RetryKey = No
     }
 
 
-@api.post("/interactions/{interaction_id}/feedback", response=FeedbackOut,
-          summary="Correct the triplet of an interaction; it joins the live dataset")
+@api.post(
+    "/interactions/{interaction_id}/feedback",
+    response=FeedbackOut,
+    summary="Correct the triplet of an interaction; it joins the live dataset",
+)
 def feedback(request, interaction_id: int, payload: FeedbackIn):
     interaction = Interaction.objects.filter(pk=interaction_id).first()
     if interaction is None:
         raise HttpError(404, f"Interaction {interaction_id} does not exist.")
     if not may_label(request.user, interaction):
-        raise HttpError(403, "This token labels only its own interactions; a reviewer (staff, or a user with the "
-                             "'Can add review' permission) labels any.")
+        raise HttpError(
+            403,
+            "This token labels only its own interactions; a reviewer (staff, or a user with the "
+            "'Can add review' permission) labels any.",
+        )
     if interaction.verdict == Verdict.REJECTED and not payload.override_rejection:
-        raise HttpError(409, f"The gate rejected this prompt as noise ({', '.join(interaction.reasons)}); send "
-                             '"override_rejection": true to make it a training example anyway.')
+        raise HttpError(
+            409,
+            f"The gate rejected this prompt as noise ({', '.join(interaction.reasons)}); send "
+            '"override_rejection": true to make it a training example anyway.',
+        )
     example = record_feedback(interaction, payload.triplet(), request.user)
     return {"interaction_id": interaction.pk, "example_id": example.pk, "source": example.source, **example.triplet}
 
@@ -281,8 +306,11 @@ def model_active(request):
     return _model_out(version)
 
 
-@api.post("/models/{version}/promote", response=ModelOut,
-          summary="Staff: make a version active by hand (promotion or rollback)")
+@api.post(
+    "/models/{version}/promote",
+    response=ModelOut,
+    summary="Staff: make a version active by hand (promotion or rollback)",
+)
 def promote(request, version: int, payload: PromoteIn):
     if not request.user.is_staff:
         raise HttpError(403, "Only staff can promote or roll back a model.")

@@ -16,7 +16,6 @@ from .gate import judge
 from .models import Interaction, Verdict
 from .rejections import rejected_prompts
 
-
 # the traffic trigger counts prompts; looking every 50th keeps the count off the request path
 TRAFFIC_CHECK_EVERY = 50
 
@@ -35,8 +34,10 @@ def classify_once(prompt, context, user, retry_key):
         except IntegrityError:  # a concurrent retry stored it first
             earlier = Interaction.objects.get(user=user, retry_key=retry_key)
     if (earlier.prompt, earlier.context) != (prompt, context or {}):
-        raise KeyReused(f"The Idempotency-Key {retry_key!r} was already used for another prompt or context: "
-                        "send a new key with a new request.")
+        raise KeyReused(
+            f"The Idempotency-Key {retry_key!r} was already used for another prompt or context: "
+            "send a new key with a new request."
+        )
     return earlier
 
 
@@ -78,4 +79,3 @@ def classify(prompt, context=None, user=None, source="api", embedding=None, retr
     if interaction.pk % TRAFFIC_CHECK_EVERY == 0:
         transaction.on_commit(check_traffic)
     return interaction
-

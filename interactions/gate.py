@@ -79,7 +79,8 @@ def certified_heads(prediction, gate):
     """The heads sure enough, each by its own certificate, to be labelled without a person."""
     certificates = gate.get("heads") or {}
     return tuple(
-        head for head in HEADS
+        head
+        for head in HEADS
         if (threshold := (certificates.get(head) or {}).get("threshold")) is not None
         and prediction.head_sureness[head] >= threshold
     )
@@ -94,9 +95,14 @@ def certified_verdict(prediction, used, rejected_similarity=None):
     turned away."""
     gate = prediction.gate
     paused = gate.get("paused") or []
-    used = {**used, "certified_threshold": gate.get("threshold"), "scope": gate.get("scope"),
-            "certified_head_thresholds": {h: c.get("threshold") for h, c in (gate.get("heads") or {}).items()},
-            "paused_heads": paused, "nearest_rejected": rejected_similarity}
+    used = {
+        **used,
+        "certified_threshold": gate.get("threshold"),
+        "scope": gate.get("scope"),
+        "certified_head_thresholds": {h: c.get("threshold") for h, c in (gate.get("heads") or {}).items()},
+        "paused_heads": paused,
+        "nearest_rejected": rejected_similarity,
+    }
     if gate.get("scope") is not None and prediction.neighbour_similarity < gate["scope"]:
         return GateVerdict(Verdict.REVIEW, ["out_of_scope"], used)
     if rejected_similarity is not None and rejected_similarity >= prediction.neighbour_similarity:

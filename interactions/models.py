@@ -3,7 +3,6 @@ import secrets
 from datetime import timedelta
 
 import numpy as np
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -55,17 +54,19 @@ class Interaction(models.Model):
     source = models.CharField(max_length=20, default="api", help_text="api, dashboard, simulation")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     embedding = models.BinaryField(editable=False)
-    encoder = models.CharField(max_length=200, default="sentence-transformers/all-MiniLM-L6-v2", editable=False,
-                               help_text="The encoder that made the embedding.")
+    encoder = models.CharField(
+        max_length=200,
+        default="sentence-transformers/all-MiniLM-L6-v2",
+        editable=False,
+        help_text="The encoder that made the embedding.",
+    )
     subject = models.CharField(max_length=100)
     action = models.CharField(max_length=100)
     category = models.CharField(max_length=100)
     confidence = models.JSONField(help_text="Per head confidence, 0 to 1.")
     min_confidence = models.FloatField(default=0.0, db_index=True, help_text="The least sure head.")
     review_key = models.FloatField(db_index=True, help_text="A stable random rank for the queue.")
-    model_version = models.ForeignKey(
-        ModelVersion, to_field="number", null=True, blank=True, on_delete=models.SET_NULL
-    )
+    model_version = models.ForeignKey(ModelVersion, to_field="number", null=True, blank=True, on_delete=models.SET_NULL)
     latency_ms = models.FloatField()
     verdict = models.CharField(max_length=10, choices=Verdict.choices, db_index=True)
     reasons = models.JSONField(default=list)
@@ -74,28 +75,39 @@ class Interaction(models.Model):
         default=list, blank=True, help_text="The heads the gate labelled without a person (all three when accepted)."
     )
     would_label = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text="In the holdout region, where a person decides every prompt: the heads the gate would have "
-                  "labelled elsewhere. The person's decision audits the certificate on a random sample.",
+        "labelled elsewhere. The person's decision audits the certificate on a random sample.",
     )
     audit = models.BooleanField(
         default=False, help_text="An auto-accepted item sampled for a person to check the auto-labels."
     )
     decided_at = models.DateTimeField(null=True, blank=True, help_text="When a person decided it.")
     example = models.ForeignKey(
-        Example, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions",
+        Example,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="interactions",
         help_text="The training example this interaction produced (batch, or live after a review).",
     )
-    retry_key = models.CharField(
-        max_length=200, null=True, blank=True, editable=False,
+    retry_key = models.CharField(  # noqa: DJ001 -- NULL, unlike '', stays out of the unique constraint
+        max_length=200,
+        null=True,
+        blank=True,
+        editable=False,
         help_text="The client's Idempotency-Key: a retry with the same key answers with this interaction.",
     )
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "retry_key"], condition=models.Q(retry_key__isnull=False),
-                                    name="one_interaction_per_retry_key")
+            models.UniqueConstraint(
+                fields=["user", "retry_key"],
+                condition=models.Q(retry_key__isnull=False),
+                name="one_interaction_per_retry_key",
+            )
         ]
 
     def __str__(self):
@@ -127,3 +139,6 @@ class Review(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.decision} #{self.interaction_id}"

@@ -41,8 +41,9 @@ def with_neighbours(interactions, k=3):
     to those the gate held back as `near_rejected`, the rejected prompt they resemble."""
     interactions = list(interactions)
     # the human examples' cached vectors are the stock encoder's
-    stock = PromptVectors([i.prompt for i in interactions], matrix(interactions),
-                          [i.encoder for i in interactions]).vectors_by(stock_encoder())
+    stock = PromptVectors(
+        [i.prompt for i in interactions], matrix(interactions), [i.encoder for i in interactions]
+    ).vectors_by(stock_encoder())
     for interaction, neighbours in zip(interactions, nearest_human_examples(list(stock), k)):
         interaction.neighbours = neighbours
         if "near_rejected" in interaction.reasons:
@@ -55,7 +56,9 @@ def overridden_triplet(interaction, changes):
     triplet = {**interaction.triplet, **{h: v.strip() for h, v in changes.items() if h in HEADS and v and v.strip()}}
     for head in HEADS:
         if error := label_error(head, triplet[head]):
-            raise InvalidDecision(error if triplet[head] != UNKNOWN else f"pick a label for {head}: the model did not know it")
+            raise InvalidDecision(
+                error if triplet[head] != UNKNOWN else f"pick a label for {head}: the model did not know it"
+            )
     return triplet
 
 
@@ -75,12 +78,19 @@ def decide(interaction_id, reviewer, decision, changes=None):
             after = overridden_triplet(interaction, changes if decision == Review.Decision.OVERRIDDEN else {})
             if decision == Review.Decision.OVERRIDDEN and after == interaction.triplet:
                 decision = Review.Decision.APPROVED
-        claimed = Interaction.objects.filter(pk=interaction_id, decided_at__isnull=True).update(decided_at=timezone.now())
+        claimed = Interaction.objects.filter(pk=interaction_id, decided_at__isnull=True).update(
+            decided_at=timezone.now()
+        )
         if not claimed:  # another reviewer decided it in the meantime
             raise already_decided(interaction)
         if after is not None:
             interaction.example, _ = add_example(
-                interaction.prompt, after, Source.LIVE, user=reviewer, embedding=interaction.vector(), encoder=interaction.encoder
+                interaction.prompt,
+                after,
+                Source.LIVE,
+                user=reviewer,
+                embedding=interaction.vector(),
+                encoder=interaction.encoder,
             )
             interaction.save(update_fields=["example"])
         elif interaction.example and interaction.example.source == Source.BATCH:
@@ -108,9 +118,21 @@ def record_feedback(interaction, triplet, user):
         decide(interaction.pk, user, Review.Decision.OVERRIDDEN, triplet)
     except AlreadyDecided:
         with transaction.atomic():
-            example, _ = add_example(interaction.prompt, triplet, Source.LIVE, user=user, embedding=interaction.vector(), encoder=interaction.encoder)
-            Review.objects.create(interaction=interaction, reviewer=user, decision=Review.Decision.FEEDBACK,
-                                  before=interaction.triplet, after=example.triplet)
+            example, _ = add_example(
+                interaction.prompt,
+                triplet,
+                Source.LIVE,
+                user=user,
+                embedding=interaction.vector(),
+                encoder=interaction.encoder,
+            )
+            Review.objects.create(
+                interaction=interaction,
+                reviewer=user,
+                decision=Review.Decision.FEEDBACK,
+                before=interaction.triplet,
+                after=example.triplet,
+            )
             Interaction.objects.filter(pk=interaction.pk).update(example=example)
     interaction.refresh_from_db()
     return interaction.example
@@ -132,7 +154,8 @@ def checked_auto_labels():
     """Decisions on items that had auto-labels, or heads the gate would have labelled outside the
     holdout region, as (before, after, those heads, these heads)."""
     reviews = Review.objects.exclude(decision=Review.Decision.FEEDBACK).exclude(
-        interaction__auto_labelled=[], interaction__would_label=[])
+        interaction__auto_labelled=[], interaction__would_label=[]
+    )
     return reviews.values_list("before", "after", "interaction__auto_labelled", "interaction__would_label")
 
 
@@ -151,7 +174,8 @@ def pause_corrected_heads(version_number):
     certificate's confidence, their precision is below the target: the certificate was wrong for them."""
     counts = kept_counts(checked_auto_labels().filter(interaction__model_version=version_number))
     paused = sorted(
-        head for head, (kept, checked) in counts.items()
+        head
+        for head, (kept, checked) in counts.items()
         if precision_upper_bound(kept, checked, settings.SECONDMIND_CERTIFY_CONFIDENCE)
         < settings.SECONDMIND_AUTO_PRECISION_TARGET
     )

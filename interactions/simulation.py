@@ -3,6 +3,7 @@ gate, a simulated reviewer decides the review queue with the gold triplet within
 threshold trigger retrains, the real promotion rule decides, and the active model is scored on a test
 set the loop never sees."""
 
+import itertools
 import json
 import math
 import random
@@ -14,9 +15,9 @@ from django.conf import settings
 
 from training.datasets import import_jsonl, parse_jsonl
 from training.evaluation import evaluate
+from training.finetune import EncoderTuner
 from training.models import HEADS, Source, TrainingRun
 from training.pipeline import execute
-from training.finetune import EncoderTuner
 from training.registry import active_version, load_encoder, load_heads
 from training.trainer import Trainer
 from training.triggers import create_run
@@ -70,7 +71,7 @@ def sign_test(gained, lost):
     """Two-sided p-value that a change with `gained` and `lost` test prompts is no change at all: the
     prompts both models get right or wrong say nothing about which one is better."""
     n = gained + lost
-    tail = sum(math.comb(n, k) for k in range(min(gained, lost) + 1)) / 2 ** n
+    tail = sum(math.comb(n, k) for k in range(min(gained, lost) + 1)) / 2**n
     return min(1.0, 2 * tail)
 
 
@@ -79,7 +80,10 @@ def full_supervision(vectors, records, test_vectors, test_records, encoder="stoc
     embeddings of an encoder fine-tuned on every label first."""
     if encoder != "stock":
         tuned = EncoderTuner([r["prompt"] for r in records], records).train()
-        vectors, test_vectors = tuned.embed([r["prompt"] for r in records]), tuned.embed([r["prompt"] for r in test_records])
+        vectors, test_vectors = (
+            tuned.embed([r["prompt"] for r in records]),
+            tuned.embed([r["prompt"] for r in test_records]),
+        )
     heads = Trainer(vectors, records, neighbour_weight=settings.SECONDMIND_NEIGHBOUR_WEIGHT).train()
     return test_scores(heads, test_vectors, test_records)
 
@@ -123,11 +127,14 @@ class LoopSimulation:
         execute(create_run(TrainingRun.Trigger.MANUAL, force=True))
         self.record_new_runs()
         for start in range(0, len(self.plan.stream), self.plan.chunk):
-            for i in self.plan.stream[start:start + self.plan.chunk]:
+            for i in self.plan.stream[start : start + self.plan.chunk]:
                 self.send(i)
             self.review()
-        return {**self.result(), "out_of_scope": self.probe_outside() if self.plan.outside else None,
-                "out_of_scope_traffic": self.strays_counts if self.plan.strays else None}
+        return {
+            **self.result(),
+            "out_of_scope": self.probe_outside() if self.plan.outside else None,
+            "out_of_scope_traffic": self.strays_counts if self.plan.strays else None,
+        }
 
     def send(self, i):
         """Classify stream entry `i`; its gold triplet is None for a stray, which the reviewer rejects."""
@@ -154,7 +161,7 @@ class LoopSimulation:
     def review(self):
         """The reviewer works through the queue in the dashboard's order, within the budget."""
         allowance = int(self.plan.budget * self.seen) - self.human_labels
-        for interaction in list(queue()[:max(allowance, 0)]):
+        for interaction in list(queue()[: max(allowance, 0)]):
             gold = self.gold[interaction.pk]
             if gold == dict.fromkeys(HEADS):
                 decide(interaction.pk, None, Review.Decision.REJECTED)
@@ -171,15 +178,24 @@ class LoopSimulation:
             if run.status != TrainingRun.Status.SUCCEEDED:
                 continue
             test, change = self.score_active()
-            self.steps.append({
-                "prompts_seen": self.seen, "human_labels": self.human_labels,
-                "auto_accepted": self.auto_accepted, "auto_correct": self.auto_correct,
-                "auto_labels": {head: dict(counts) for head, counts in self.head_labels.items()},
-                "trained_version": run.version.number, "active_version": active_version().number,
-                "promoted": bool(run.promoted), "decision": run.decision, "batch": run.summary.get("batch"),
-                "self_training": run.summary.get("self_training"), "test": test, "test_change": change,
-                "gate": step_gate(run.version.metrics.get("gate", {})),
-            })
+            self.steps.append(
+                {
+                    "prompts_seen": self.seen,
+                    "human_labels": self.human_labels,
+                    "auto_accepted": self.auto_accepted,
+                    "auto_correct": self.auto_correct,
+                    "auto_labels": {head: dict(counts) for head, counts in self.head_labels.items()},
+                    "trained_version": run.version.number,
+                    "active_version": active_version().number,
+                    "promoted": bool(run.promoted),
+                    "decision": run.decision,
+                    "batch": run.summary.get("batch"),
+                    "self_training": run.summary.get("self_training"),
+                    "test": test,
+                    "test_change": change,
+                    "gate": step_gate(run.version.metrics.get("gate", {})),
+                }
+            )
 
     def score_active(self):
         """The active version's test scores, and when it replaced the version scored before, how many
@@ -193,8 +209,12 @@ class LoopSimulation:
         change = None
         if self.active:
             gained, lost = int((hits & ~self.active[2]).sum()), int((~hits & self.active[2]).sum())
-            change = {"from_version": self.active[0], "gained": gained, "lost": lost,
-                      "p_value": round(sign_test(gained, lost), 4)}
+            change = {
+                "from_version": self.active[0],
+                "gained": gained,
+                "lost": lost,
+                "p_value": round(sign_test(gained, lost), 4),
+            }
         self.active = (version.number, test, hits)
         return test, change
 
@@ -230,8 +250,11 @@ class LoopSimulation:
 def largest_drop(steps):
     """The promotion that lost the most exact-triplet accuracy on test, in points, with the test prompts
     it gained and lost; None when no promotion lost any."""
-    drops = [(round(100 * (before["test"]["exact"] - after["test"]["exact"]), 2), after)
-             for before, after in zip(steps, steps[1:]) if after["test_change"]]
+    drops = [
+        (round(100 * (before["test"]["exact"] - after["test"]["exact"]), 2), after)
+        for before, after in itertools.pairwise(steps)
+        if after["test_change"]
+    ]
     points, step = max(drops, key=lambda drop: drop[0], default=(0, None))
     if points <= 0:
         return None
@@ -250,14 +273,22 @@ def count_labelled_without_a_person(counts, interaction):
     for head in interaction.auto_labelled:
         counts["heads"][head] += 1
     if interaction.auto_labelled:
-        counts["labelled"].append({"prompt": interaction.prompt, "accepted": interaction.verdict == Verdict.ACCEPTED,
-                                   **{head: interaction.triplet[head] for head in interaction.auto_labelled}})
+        counts["labelled"].append(
+            {
+                "prompt": interaction.prompt,
+                "accepted": interaction.verdict == Verdict.ACCEPTED,
+                **{head: interaction.triplet[head] for head in interaction.auto_labelled},
+            }
+        )
 
 
 def step_gate(gate):
     """The certificate a run served with: whole-triplet and per-head thresholds, and its evidence."""
-    return {"threshold": gate.get("threshold"), "evidence": gate.get("evidence"),
-            "heads": {head: (gate.get("heads") or {}).get(head, {}).get("threshold") for head in HEADS}}
+    return {
+        "threshold": gate.get("threshold"),
+        "evidence": gate.get("evidence"),
+        "heads": {head: (gate.get("heads") or {}).get(head, {}).get("threshold") for head in HEADS},
+    }
 
 
 def all_heads(head_labels):
@@ -282,8 +313,9 @@ def with_strays(stream, first, count, rng):
     return stream
 
 
-def make_plan(train_path, test_path, seed_size, budget, chunk, embed, random_seed=0, outside_path=None,
-              strays_path=None):
+def make_plan(
+    train_path, test_path, seed_size, budget, chunk, embed, random_seed=0, outside_path=None, strays_path=None
+):
     """`embed(texts)`: their vectors; every prompt of the files is embedded once, here."""
     train, test = read_triplets(train_path), read_triplets(test_path)
     outside = read_prompts(outside_path) if outside_path else []
@@ -292,5 +324,17 @@ def make_plan(train_path, test_path, seed_size, budget, chunk, embed, random_see
     stream = with_strays(stream, len(train), len(strays), random.Random(f"strays-{random_seed}"))
     vectors = embed([r["prompt"] for r in train] + [r["prompt"] for r in test] + outside + strays)
     ends = np.cumsum([len(train), len(test), len(outside)])
-    return Plan(train, test, vectors[:ends[0]], vectors[ends[0]:ends[1]], seed, stream, budget, chunk,
-                outside, vectors[ends[1]:ends[2]], strays, vectors[ends[2]:])
+    return Plan(
+        train,
+        test,
+        vectors[: ends[0]],
+        vectors[ends[0] : ends[1]],
+        seed,
+        stream,
+        budget,
+        chunk,
+        outside,
+        vectors[ends[1] : ends[2]],
+        strays,
+        vectors[ends[2] :],
+    )

@@ -15,8 +15,12 @@ def unlabelled_traffic(limit):
     of are among them: their other heads are as unknown as any waiting prompt's, and they are the prompts
     whose guesses are likeliest to be right.
     None from the holdout region: the blind heads must not have learned a holdout prompt even unlabelled."""
-    rows = (Interaction.objects.filter(verdict=Verdict.REVIEW, decided_at__isnull=True)
-            .order_by("-pk").values_list("prompt", "embedding", "encoder").iterator(chunk_size=2000))
+    rows = (
+        Interaction.objects.filter(verdict=Verdict.REVIEW, decided_at__isnull=True)
+        .order_by("-pk")
+        .values_list("prompt", "embedding", "encoder")
+        .iterator(chunk_size=2000)
+    )
     kept = []
     for row in rows:
         if not in_holdout_region(normalize_prompt(row[0])):

@@ -22,10 +22,17 @@ def known_labels():
 @login_required
 def queue_page(request):
     page = Paginator(queue(), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "review.html", {
-        "page": page, "items": with_neighbours(page.object_list), "labels": known_labels(), "heads": HEADS,
-        "order": settings.SECONDMIND_REVIEW_ORDER,
-    })
+    return render(
+        request,
+        "review.html",
+        {
+            "page": page,
+            "items": with_neighbours(page.object_list),
+            "labels": known_labels(),
+            "heads": HEADS,
+            "order": settings.SECONDMIND_REVIEW_ORDER,
+        },
+    )
 
 
 @login_required
@@ -60,5 +67,9 @@ def bulk_approve(request):
             approved += 1
         except (AlreadyDecided, InvalidDecision, Interaction.DoesNotExist, ValueError):
             skipped += 1
-    messages.info(request, f"Approved {approved} item(s)" + (f"; {skipped} skipped (already decided or with an Unknown head)." if skipped else "."))
+    messages.info(
+        request,
+        f"Approved {approved} item(s)"
+        + (f"; {skipped} skipped (already decided or with an Unknown head)." if skipped else "."),
+    )
     return redirect("review")

@@ -20,7 +20,10 @@ class DatabaseBusyMiddleware:
         if not is_lock_timeout(exception):
             return None
         log.warning("database locked past the busy timeout: %s %s answered 503", request.method, request.path)
-        response = HttpResponse(f"The database is busy; nothing was saved. Try again in {RETRY_AFTER_SECONDS} seconds.",
-                                status=503, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(
+            f"The database is busy; nothing was saved. Try again in {RETRY_AFTER_SECONDS} seconds.",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response

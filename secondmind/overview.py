@@ -29,8 +29,13 @@ def verdict_reasons():
 
 def interactions_per_day():
     since = timezone.now() - timedelta(days=CHART_DAYS)
-    rows = (Interaction.objects.filter(created_at__gte=since).annotate(day=TruncDate("created_at"))
-            .values("day", "verdict").annotate(n=Count("pk")).order_by("day"))
+    rows = (
+        Interaction.objects.filter(created_at__gte=since)
+        .annotate(day=TruncDate("created_at"))
+        .values("day", "verdict")
+        .annotate(n=Count("pk"))
+        .order_by("day")
+    )
     days = sorted({row["day"] for row in rows})
     series = {verdict: [0] * len(days) for verdict in Verdict.values}
     for row in rows:
@@ -40,8 +45,12 @@ def interactions_per_day():
 
 def dataset_growth():
     """Cumulative examples per source, day by day."""
-    rows = (Example.objects.annotate(day=TruncDate("created_at")).values("day", "source")
-            .annotate(n=Count("pk")).order_by("day"))
+    rows = (
+        Example.objects.annotate(day=TruncDate("created_at"))
+        .values("day", "source")
+        .annotate(n=Count("pk"))
+        .order_by("day")
+    )
     days = sorted({row["day"] for row in rows})
     added = {source: [0] * len(days) for source in Source.values}
     for row in rows:
@@ -55,16 +64,25 @@ def learning_curve():
     points = []
     for version in ModelVersion.objects.order_by("number"):
         holdout = version.metrics.get("holdout") or {}
-        points.append({"version": version.number, "status": version.status,
-                       "exact": holdout.get("exact"), "f1": holdout.get("mean_macro_f1")})
+        points.append(
+            {
+                "version": version.number,
+                "status": version.status,
+                "exact": holdout.get("exact"),
+                "f1": holdout.get("mean_macro_f1"),
+            }
+        )
     return points
 
 
 def certified_heads(model):
     """[(head, certified share)] for the heads the active version labels on their own (not paused)."""
     certificates = (model.metrics.get("gate") or {}).get("heads") or {} if model else {}
-    return [(head, c["certified_share"]) for head, c in certificates.items()
-            if c.get("threshold") is not None and head not in model.paused_heads]
+    return [
+        (head, c["certified_share"])
+        for head, c in certificates.items()
+        if c.get("threshold") is not None and head not in model.paused_heads
+    ]
 
 
 def training_status():

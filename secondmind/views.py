@@ -13,10 +13,10 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from training.datasets import EXPORT_FILES, InvalidDataset, export_jsonl, import_jsonl
+from training.liveness import recover_stale_runs
 from training.models import HEADS, Example, ModelVersion, Source, TrainingRun
 from training.promotion import promote_by_hand
 from training.registry import ModelFileError
-from training.liveness import recover_stale_runs
 from training.triggers import TrainingBusy, enqueue
 
 from .overview import summary, training_status
@@ -71,16 +71,31 @@ def model_detail(request, number):
     for source in version.trained_on.values_list("source", flat=True):
         per_source[source] += 1
     holdout = version.metrics.get("holdout")
-    head_metrics = [
-        {"name": head, "metrics": holdout[head],
-         "rows": zip(holdout[head]["confusion"]["labels"], holdout[head]["confusion"]["matrix"])}
-        for head in HEADS
-    ] if holdout else []
-    return render(request, "model_detail.html", {
-        "version": version, "head_metrics": head_metrics, "holdout": holdout,
-        "active_holdout": version.metrics.get("active_holdout"), "per_source": per_source,
-        "run": version.runs.first(), "promotions": version.promotions.select_related("user", "previous"),
-    })
+    head_metrics = (
+        [
+            {
+                "name": head,
+                "metrics": holdout[head],
+                "rows": zip(holdout[head]["confusion"]["labels"], holdout[head]["confusion"]["matrix"]),
+            }
+            for head in HEADS
+        ]
+        if holdout
+        else []
+    )
+    return render(
+        request,
+        "model_detail.html",
+        {
+            "version": version,
+            "head_metrics": head_metrics,
+            "holdout": holdout,
+            "active_holdout": version.metrics.get("active_holdout"),
+            "per_source": per_source,
+            "run": version.runs.first(),
+            "promotions": version.promotions.select_related("user", "previous"),
+        },
+    )
 
 
 @staff_required
@@ -100,7 +115,10 @@ def datasets(request, errors=None, status=200):
     per_label = {head: Example.objects.values_list(head).annotate(n=Count("pk")).order_by("-n") for head in HEADS}
     context = {
         "per_source": {source: Example.objects.filter(source=source).count() for source in Source.values},
-        "files": EXPORT_FILES, "per_label": per_label, "heads": HEADS, "errors": errors or [],
+        "files": EXPORT_FILES,
+        "per_label": per_label,
+        "heads": HEADS,
+        "errors": errors or [],
         "sources": Source.choices,
     }
     return render(request, "datasets.html", context, status=status)
@@ -133,6 +151,9 @@ def upload(request):
     except InvalidDataset as invalid:
         messages.error(request, f"{upload_file.name} has {len(invalid.errors)} invalid line(s); nothing was imported.")
         return datasets(request, errors=invalid.errors, status=400)
-    messages.success(request, f"Imported {result.created} {source} example(s) from {upload_file.name}; "
-                              f"{result.duplicates} were already present.")
+    messages.success(
+        request,
+        f"Imported {result.created} {source} example(s) from {upload_file.name}; "
+        f"{result.duplicates} were already present.",
+    )
     return redirect("datasets")

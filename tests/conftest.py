@@ -28,6 +28,16 @@ from training.triggers import create_run
 HWU64 = settings.BASE_DIR.parent / "shared" / "datasets" / "hwu64"
 
 
+SLOW_FIXTURES = {"hwu64", "hwu64_vectors", "worker", "finetuning"}
+
+
+def pytest_collection_modifyitems(items):
+    """`slow`: a real worker or browser, a fine-tuned encoder or HWU64; `make test-fast` leaves them out."""
+    for item in items:
+        if SLOW_FIXTURES & set(item.fixturenames) or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_report_header(config):
     broker = "Redis" if settings.Q_CLUSTER.get("redis") else "the database"
     return f"database: {settings.DATABASES['default']['ENGINE']}; django-q2 broker: {broker}"
@@ -42,7 +52,10 @@ def media_root(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def plain_static_files(settings):
     """Pages render without `collectstatic` having built the manifest."""
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -139,18 +152,32 @@ def train_now(force=True):
 
 # What training settings and data a `trained` model depends on: a test that changes any of them first
 # gets a model trained for it.
-TRAINING_SETTINGS = ("SECONDMIND_NEIGHBOUR_WEIGHT", "SECONDMIND_SELF_TRAINING", "SECONDMIND_HOLDOUT_FRACTION",
-                     "SECONDMIND_ENCODER", "SECONDMIND_AUTO_PRECISION_TARGET", "SECONDMIND_CERTIFY_STEP",
-                     "SECONDMIND_GATE_SCOPE_SIMILARITY", "SECONDMIND_CERTIFY_CONFIDENCE", "SECONDMIND_FINETUNE_MAX_STEPS",
-                     "SECONDMIND_SELF_TRAINING_CONFIDENCE")
+TRAINING_SETTINGS = (
+    "SECONDMIND_NEIGHBOUR_WEIGHT",
+    "SECONDMIND_SELF_TRAINING",
+    "SECONDMIND_HOLDOUT_FRACTION",
+    "SECONDMIND_ENCODER",
+    "SECONDMIND_AUTO_PRECISION_TARGET",
+    "SECONDMIND_CERTIFY_STEP",
+    "SECONDMIND_GATE_SCOPE_SIMILARITY",
+    "SECONDMIND_CERTIFY_CONFIDENCE",
+    "SECONDMIND_FINETUNE_MAX_STEPS",
+    "SECONDMIND_SELF_TRAINING_CONFIDENCE",
+)
 _trained_once = {}
 
 
 def _training_key(settings):
     from interactions.models import Interaction
+
     data = sorted(Example.objects.values_list("normalized_prompt", "source", "subject", "action", "category"))
-    return (tuple(getattr(settings, name) for name in TRAINING_SETTINGS), tuple(data),
-            Interaction.objects.count(), ModelVersion.objects.count(), TrainingRun.objects.count())
+    return (
+        tuple(getattr(settings, name) for name in TRAINING_SETTINGS),
+        tuple(data),
+        Interaction.objects.count(),
+        ModelVersion.objects.count(),
+        TrainingRun.objects.count(),
+    )
 
 
 @pytest.fixture
@@ -168,13 +195,30 @@ def trained(seeded, settings):
 
 def _snapshot(run):
     version = run.version
-    files = {field: (getattr(version, field).name, getattr(version, field).read())
-             for field in ("heads_file", "blind_heads_file", "encoder_file") if getattr(version, field)}
-    fields = {f.name: getattr(version, f.name) for f in ModelVersion._meta.concrete_fields
-              if f.name not in ("id", "created_at", "activated_at", *files)}
-    keys = {name: list(getattr(version, name).values_list("normalized_prompt", "source")) for name in ("trained_on", "evaluated_on")}
-    return copy.deepcopy({"files": files, "fields": fields, "examples": keys,
-                          "run": {name: getattr(run, name) for name in ("trigger", "force", "summary", "decision", "stage", "percent")}})
+    files = {
+        field: (getattr(version, field).name, getattr(version, field).read())
+        for field in ("heads_file", "blind_heads_file", "encoder_file")
+        if getattr(version, field)
+    }
+    fields = {
+        f.name: getattr(version, f.name)
+        for f in ModelVersion._meta.concrete_fields
+        if f.name not in ("id", "created_at", "activated_at", *files)
+    }
+    keys = {
+        name: list(getattr(version, name).values_list("normalized_prompt", "source"))
+        for name in ("trained_on", "evaluated_on")
+    }
+    return copy.deepcopy(
+        {
+            "files": files,
+            "fields": fields,
+            "examples": keys,
+            "run": {
+                name: getattr(run, name) for name in ("trigger", "force", "summary", "decision", "stage", "percent")
+            },
+        }
+    )
 
 
 def _restore(saved):
@@ -191,9 +235,15 @@ def _restore(saved):
     by_key = {(e.normalized_prompt, e.source): e for e in Example.objects.all()}
     for name, keys in saved["examples"].items():
         getattr(version, name).set([by_key[k] for k in keys])
-    TrainingRun.objects.create(**saved["run"], status=TrainingRun.Status.SUCCEEDED, version=version, promoted=True,
-                               started_at=timezone.now(), finished_at=timezone.now(),
-                               data_until=Example.objects.aggregate(m=Max("pk"))["m"])
+    TrainingRun.objects.create(
+        **saved["run"],
+        status=TrainingRun.Status.SUCCEEDED,
+        version=version,
+        promoted=True,
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+        data_until=Example.objects.aggregate(m=Max("pk"))["m"],
+    )
     return version
 
 
@@ -201,8 +251,11 @@ def _restore(saved):
 def category_certified(trained, settings):
     """The active version's gate proves the category head alone (every sureness clears -50)."""
     settings.SECONDMIND_AUTO_ACCEPT_RULE = "certified"
-    trained.metrics["gate"] = {"threshold": None, "scope": -1.0, "heads": {
-        "subject": {"threshold": None}, "action": {"threshold": None}, "category": {"threshold": -50.0}}}
+    trained.metrics["gate"] = {
+        "threshold": None,
+        "scope": -1.0,
+        "heads": {"subject": {"threshold": None}, "action": {"threshold": None}, "category": {"threshold": -50.0}},
+    }
     trained.save(update_fields=["metrics"])
     return trained
 
@@ -240,8 +293,12 @@ def worker(transactional_db, media_root):
         "SECONDMIND_ENCODER": "stock",
     }
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     yield process
     os.killpg(process.pid, signal.SIGTERM)

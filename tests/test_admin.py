@@ -4,8 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from interactions.classify import classify
-from training.models import Example, ModelVersion, Promotion, Source
 from tests.conftest import seed_lines
+from training.models import Example, ModelVersion, Promotion, Source
 
 
 def test_a_reviewer_cannot_open_the_admin(reviewer_client, db):
@@ -62,14 +62,22 @@ def test_the_model_history_cannot_be_deleted_or_rewritten_in_the_admin(admin_cli
 
 
 def change_form(example, **changes):
-    return {"prompt": example.prompt, "subject": example.subject, "action": example.action,
-            "category": example.category, "source": example.source, "created_by": "", **changes}
+    return {
+        "prompt": example.prompt,
+        "subject": example.subject,
+        "action": example.action,
+        "category": example.category,
+        "source": example.source,
+        "created_by": "",
+        **changes,
+    }
 
 
 def test_an_edit_that_repeats_another_examples_prompt_is_refused_with_a_message(admin_client, seeded):
     first, second = Example.objects.filter(source=Source.BASE)[:2]
-    response = admin_client.post(f"/admin/training/example/{second.pk}/change/",
-                                 change_form(second, prompt=f"  {first.prompt.upper()} "))
+    response = admin_client.post(
+        f"/admin/training/example/{second.pk}/change/", change_form(second, prompt=f"  {first.prompt.upper()} ")
+    )
     assert response.status_code == 200
     assert "already a base example" in response.content.decode()
     second.refresh_from_db()
@@ -79,14 +87,18 @@ def test_an_edit_that_repeats_another_examples_prompt_is_refused_with_a_message(
 def test_a_label_the_import_would_refuse_is_refused_in_the_admin_too(admin_client, seeded):
     example = Example.objects.filter(source=Source.BASE).first()
     for label, message in (("", "labels every head"), ("Unknown", "reserved for an unsure head")):
-        response = admin_client.post(f"/admin/training/example/{example.pk}/change/", change_form(example, subject=label))
+        response = admin_client.post(
+            f"/admin/training/example/{example.pk}/change/", change_form(example, subject=label)
+        )
         assert response.status_code == 200 and message in response.content.decode()
     example.refresh_from_db()
     assert example.subject not in ("", "Unknown")
 
 
 def test_a_batch_example_left_without_any_label_is_refused(admin_client, db):
-    example = Example.objects.create(prompt="Find the notes from the kickoff", source=Source.BATCH, category="Knowledge")
+    example = Example.objects.create(
+        prompt="Find the notes from the kickoff", source=Source.BATCH, category="Knowledge"
+    )
     response = admin_client.post(f"/admin/training/example/{example.pk}/change/", change_form(example, category=""))
     assert response.status_code == 200 and "needs at least one label" in response.content.decode()
 

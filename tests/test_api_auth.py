@@ -7,9 +7,11 @@ import pytest
 from interactions.models import ApiToken, Interaction
 from tests.conftest import ApiClient
 
-CALLS = [("post", "/classify", {"prompt": "Find my notes about the migration"}),
-         ("post", "/interactions/1/feedback", {"subject": "Note", "action": "Find", "category": "Knowledge"}),
-         ("get", "/models/active", None)]
+CALLS = [
+    ("post", "/classify", {"prompt": "Find my notes about the migration"}),
+    ("post", "/interactions/1/feedback", {"subject": "Note", "action": "Find", "category": "Knowledge"}),
+    ("get", "/models/active", None),
+]
 
 
 @pytest.mark.parametrize("method, path, data", CALLS)

@@ -10,7 +10,16 @@ PROMPT = "Can you analyze agent_Semi.py?"
 
 def test_it_answers_with_the_contract_fields(api, trained):
     body = api.post("/classify", {"prompt": "Please write a script that backs up my notes"}).json()
-    assert set(body) == {"interaction_id", "subject", "action", "category", "confidence", "verdict", "reasons", "model_version"}
+    assert set(body) == {
+        "interaction_id",
+        "subject",
+        "action",
+        "category",
+        "confidence",
+        "verdict",
+        "reasons",
+        "model_version",
+    }
     assert set(body["confidence"]) == {"subject", "action", "category"}
     assert all(0 <= value <= 1 for value in body["confidence"].values())
     assert body["verdict"] in ("accepted", "review", "rejected")

@@ -11,7 +11,9 @@ CORRECTED = {"subject": "Paper", "action": "Think", "category": "Research"}
 
 @pytest.fixture
 def interaction(api, trained):
-    return Interaction.objects.get(pk=api.post("/classify", {"prompt": "What does this new article claim?"}).json()["interaction_id"])
+    return Interaction.objects.get(
+        pk=api.post("/classify", {"prompt": "What does this new article claim?"}).json()["interaction_id"]
+    )
 
 
 def test_the_corrected_triplet_joins_the_live_dataset(api, interaction, reviewer):
@@ -44,12 +46,15 @@ def test_an_unknown_interaction_is_a_404(api, trained):
     assert not Example.objects.filter(source=Source.LIVE).exists()
 
 
-@pytest.mark.parametrize("payload, message", [
-    ({"subject": "Paper", "action": "Think"}, "category: Field required"),
-    ({**CORRECTED, "subject": ""}, "subject"),
-    ({**CORRECTED, "action": 3}, "action: Input should be a valid string"),
-    ({**CORRECTED, "category": "Unknown"}, "reserved"),
-])
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ({"subject": "Paper", "action": "Think"}, "category: Field required"),
+        ({**CORRECTED, "subject": ""}, "subject"),
+        ({**CORRECTED, "action": 3}, "action: Input should be a valid string"),
+        ({**CORRECTED, "category": "Unknown"}, "reserved"),
+    ],
+)
 def test_a_bad_triplet_is_refused_and_stores_nothing(api, interaction, payload, message):
     response = api.post(f"/interactions/{interaction.pk}/feedback", payload)
     assert response.status_code == 422
@@ -72,7 +77,9 @@ def test_a_reviewer_cannot_overwrite_feedback_by_approving_the_prediction(api, i
 
 
 def test_feedback_that_corrects_an_auto_labelled_head_counts_against_it(api, category_certified):
-    interaction = Interaction.objects.get(pk=api.post("/classify", {"prompt": "Find my notes about the kubernetes upgrade"}).json()["interaction_id"])
+    interaction = Interaction.objects.get(
+        pk=api.post("/classify", {"prompt": "Find my notes about the kubernetes upgrade"}).json()["interaction_id"]
+    )
     assert interaction.auto_labelled == ["category"]
     wrong = next(label for label in category_certified.labels["category"] if label != interaction.category)
     api.post(f"/interactions/{interaction.pk}/feedback", {**interaction.triplet, "category": wrong})

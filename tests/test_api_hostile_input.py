@@ -7,11 +7,14 @@ from interactions.models import Interaction
 PROMPT = "Find my notes about the database migration"
 
 
-@pytest.mark.parametrize("raw, message", [
-    ('{"prompt": "\\ud800 find my notes please"}', "prompt: holds a lone surrogate"),
-    ('{"prompt": "%s", "context": {"score": NaN}}' % PROMPT, "context: holds NaN or Infinity"),
-    ('{"prompt": "%s", "context": {"score": Infinity}}' % PROMPT, "context: holds NaN or Infinity"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ('{"prompt": "\\ud800 find my notes please"}', "prompt: holds a lone surrogate"),
+        (f'{{"prompt": "{PROMPT}", "context": {{"score": NaN}}}}', "context: holds NaN or Infinity"),
+        (f'{{"prompt": "{PROMPT}", "context": {{"score": Infinity}}}}', "context: holds NaN or Infinity"),
+    ],
+)
 def test_text_the_database_cannot_store_is_a_422(api, db, raw, message):
     response = api.post("/classify", raw=raw)
     assert response.status_code == 422, response.content

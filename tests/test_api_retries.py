@@ -8,8 +8,12 @@ PROMPT = "Find the notes from yesterday's design review"
 
 
 def post(client, prompt, key):
-    return client.client.post("/api/v1/classify", {"prompt": prompt}, content_type="application/json",
-                              headers={**client.headers, "Idempotency-Key": key})
+    return client.client.post(
+        "/api/v1/classify",
+        {"prompt": prompt},
+        content_type="application/json",
+        headers={**client.headers, "Idempotency-Key": key},
+    )
 
 
 def test_a_retry_with_the_same_key_answers_with_the_first_interaction(api, trained):

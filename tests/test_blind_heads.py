@@ -3,10 +3,10 @@ blind twin, trained the same way without the holdout."""
 
 import numpy as np
 
+from tests.conftest import train_now
 from training.datasets import matrix
 from training.evaluation import evaluate
 from training.registry import load_heads
-from tests.conftest import train_now
 
 
 def holdout_exact(heads, version):
@@ -33,5 +33,6 @@ def test_without_a_holdout_the_served_heads_are_their_own_blind_twin(seeded, set
     version = train_now().version
     assert version.blind_sha256 == "" and not version.evaluated_on.exists()
     vectors = matrix(list(version.trained_on.all()[:5]))
-    assert np.array_equal(load_heads(version).predict(vectors).sureness,
-                          load_heads(version, blind=True).predict(vectors).sureness)
+    assert np.array_equal(
+        load_heads(version).predict(vectors).sureness, load_heads(version, blind=True).predict(vectors).sureness
+    )

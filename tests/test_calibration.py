@@ -68,7 +68,9 @@ def clusters(count, size, seed=0, spread=0.05):
     centres = rng.normal(size=(count, 384))
     vectors = np.repeat(centres, size, axis=0) + rng.normal(scale=spread, size=(count * size, 384))
     vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
-    triplets = [{"subject": "s", "action": f"a{i // size % 2}", "category": f"c{i // size}"} for i in range(count * size)]
+    triplets = [
+        {"subject": "s", "action": f"a{i // size % 2}", "category": f"c{i // size}"} for i in range(count * size)
+    ]
     return vectors, triplets
 
 
@@ -98,8 +100,9 @@ def test_random_labels_are_never_certified_by_heads_that_vote_with_their_neighbo
     shuffled = [triplets[i] for i in np.random.default_rng(1).permutation(len(triplets))]
     voting = {"neighbour_weight": 1.0}
     heads = Trainer(vectors, shuffled, **voting).train()
-    gate = calibrate(heads, NONE, (vectors, shuffled), NONE, target=0.95, step=50, scope=0.6, confidence=0.9,
-                     learning=voting)
+    gate = calibrate(
+        heads, NONE, (vectors, shuffled), NONE, target=0.95, step=50, scope=0.6, confidence=0.9, learning=voting
+    )
     assert gate["threshold"] is None
     assert all(gate["heads"][head]["threshold"] is None for head in ("action", "category"))
 

@@ -4,13 +4,20 @@ import pytest
 from django.test import Client
 
 from interactions.classify import classify
-
+from tests.conftest import train_now
 from training.models import ModelVersion, TrainingRun
 from training.triggers import create_run
-from tests.conftest import train_now
 
-PAGES = ["/", "/review/", "/models/", "/datasets/", "/training/progress/", "/datasets/base.jsonl", "/api/v1/docs",
-         "/api/v1/openapi.json"]
+PAGES = [
+    "/",
+    "/review/",
+    "/models/",
+    "/datasets/",
+    "/training/progress/",
+    "/datasets/base.jsonl",
+    "/api/v1/docs",
+    "/api/v1/openapi.json",
+]
 
 
 @pytest.mark.parametrize("url", PAGES)
@@ -96,7 +103,13 @@ def test_the_pages_say_why_nothing_is_auto_accepted_yet(reviewer_client, trained
 
 
 def test_the_model_page_shows_a_certified_gate(reviewer_client, trained):
-    trained.metrics["gate"] = {"threshold": 4.2, "target": 0.95, "confidence": 0.9, "evidence": 600, "certified_share": 0.12}
+    trained.metrics["gate"] = {
+        "threshold": 4.2,
+        "target": 0.95,
+        "confidence": 0.9,
+        "evidence": 600,
+        "certified_share": 0.12,
+    }
     trained.save()
     page = reviewer_client.get(f"/models/{trained.number}/").content.decode()
     assert "sureness ≥ 4.20 proves 0.95 exact-triplet precision" in page
@@ -112,9 +125,17 @@ def test_a_decision_without_the_csrf_token_is_refused(reviewer, trained, review_
 
 
 def test_the_pages_show_which_heads_are_labelled_on_their_own(reviewer_client, trained):
-    trained.metrics["gate"] = {"threshold": None, "target": 0.95, "evidence": 600, "certified_share": 0.0, "heads": {
-        "subject": {"threshold": None, "certified_share": 0.0}, "action": {"threshold": None, "certified_share": 0.0},
-        "category": {"threshold": 1.25, "certified_share": 0.83}}}
+    trained.metrics["gate"] = {
+        "threshold": None,
+        "target": 0.95,
+        "evidence": 600,
+        "certified_share": 0.0,
+        "heads": {
+            "subject": {"threshold": None, "certified_share": 0.0},
+            "action": {"threshold": None, "certified_share": 0.0},
+            "category": {"threshold": 1.25, "certified_share": 0.83},
+        },
+    }
     trained.save()
     assert "category (about 0.83 of prompts)" in reviewer_client.get("/").content.decode()
     model_page = reviewer_client.get(f"/models/{trained.number}/").content.decode()

@@ -57,7 +57,8 @@ def test_near_duplicate_prompts_are_reported_not_removed(seeded):
     count, shown = near_duplicates(examples, threshold=0.9)
     assert count >= 1
     assert ("Find my notes about the database migration", "Find my notes about the database migration please") in {
-        tuple(sorted(pair[:2], key=len)) for pair in shown}
+        tuple(sorted(pair[:2], key=len)) for pair in shown
+    }
     assert Example.objects.count() == len(examples)
 
 

@@ -2,8 +2,8 @@
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from training.models import Example, Source
 from tests.conftest import seed_lines
+from training.models import Example, Source
 
 
 def upload(client, lines, source="live"):
@@ -24,7 +24,7 @@ def test_staff_upload_imports_a_valid_file(staff_client, db):
 
 
 def test_an_upload_with_bad_lines_shows_each_and_imports_nothing(staff_client, db):
-    response = upload(staff_client, seed_lines()[:3] + ["{oops", '{"prompt": "no labels at all"}'])
+    response = upload(staff_client, [*seed_lines()[:3], "{oops", '{"prompt": "no labels at all"}'])
     assert response.status_code == 400
     page = response.content.decode()
     assert "not valid JSON" in page and "missing" in page and ">4<" in page and ">5<" in page

@@ -15,7 +15,9 @@ CHROMIUM = "/usr/bin/chromium"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing: `make test` installs Debian's chromium"),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing: `make test` installs Debian's chromium"
+    ),
 ]
 
 
@@ -127,20 +129,30 @@ def test_a_reviewer_cannot_promote(page, reviewer, trained):
     assert page.locator("button.promote").count() == 0
     token = page.locator("body").get_attribute("hx-headers")
     csrf = re.search(r'"X-CSRFToken": "([^"]+)"', token).group(1)
-    response = page.request.post(f"/models/{trained.number}/promote/", form={"reason": "sneaky"}, headers={"X-CSRFToken": csrf})
+    response = page.request.post(
+        f"/models/{trained.number}/promote/", form={"reason": "sneaky"}, headers={"X-CSRFToken": csrf}
+    )
     assert response.status == 403
 
 
 def test_screenshots_of_each_page(page, staff, trained, review_everything, tmp_path):
     """`make screenshots` keeps them in docs/screenshots for the README; otherwise they go to a temp dir."""
     screenshots = Path(os.environ.get("SCREENSHOTS_DIR", tmp_path))
-    for prompt in ("Remind me to renew my passport next month", "Could you look into the flaky login tests?",
-                   "Find the notes from the design review"):
+    for prompt in (
+        "Remind me to renew my passport next month",
+        "Could you look into the flaky login tests?",
+        "Find the notes from the design review",
+    ):
         classify(prompt, context={"chat": "demo"})
     screenshots.mkdir(parents=True, exist_ok=True)
     log_in(page, "sam", "sam-password-1")
-    for name, url in [("overview", "/"), ("review", "/review/"), ("models", "/models/"),
-                      ("model", f"/models/{trained.number}/"), ("datasets", "/datasets/")]:
+    for name, url in [
+        ("overview", "/"),
+        ("review", "/review/"),
+        ("models", "/models/"),
+        ("model", f"/models/{trained.number}/"),
+        ("datasets", "/datasets/"),
+    ]:
         page.goto(url)
         page.wait_for_load_state("networkidle")
         page.screenshot(path=screenshots / f"{name}.png", full_page=True)

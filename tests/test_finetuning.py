@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 from interactions.classify import classify
-from interactions.models import Interaction
+from interactions.models import Interaction, Review
 from interactions.reviews import decide
-from interactions.models import Review
 from tests.conftest import train_now
 from training import pipeline
 from training.encoder import ENCODER_NAME, Encoder, stock_encoder
@@ -57,7 +56,7 @@ def test_a_tampered_encoder_file_is_refused(tuned, api):
     with open(tuned.encoder_file.path, "r+b") as f:
         f.seek(-8, 2)
         f.write(b"tampered")
-    with pytest.raises(ModelFileError, match="encoder file of model v1 .* does not match its recorded sha256"):
+    with pytest.raises(ModelFileError, match=r"encoder file of model v1 .* does not match its recorded sha256"):
         load_encoder(tuned)
     response = api.post("/classify", {"prompt": PROMPT})
     assert response.status_code == 503 and "sha256" in response.json()["detail"]
@@ -74,7 +73,12 @@ def test_a_rollback_brings_the_earlier_versions_encoder_back(tuned, settings):
 
 def test_the_example_cache_keeps_stock_vectors_when_a_fine_tuned_version_served_the_prompt(tuned, reviewer):
     interaction = classify(PROMPT)
-    decide(interaction.pk, reviewer, Review.Decision.OVERRIDDEN, {"subject": "Note", "action": "Find", "category": "Knowledge"})
+    decide(
+        interaction.pk,
+        reviewer,
+        Review.Decision.OVERRIDDEN,
+        {"subject": "Note", "action": "Find", "category": "Knowledge"},
+    )
     interaction.refresh_from_db()
     example = interaction.example
     assert example.embedding is None or example.encoder == ENCODER_NAME
@@ -93,7 +97,7 @@ def test_the_fold_encoders_never_learn_the_labels_they_are_scored_on(seeded, fin
     monkeypatch.setattr(pipeline, "EncoderTuner", Recording)
     run = train_now()
     assert run.status == TrainingRun.Status.SUCCEEDED, run.error
-    folds = trained_on[-pipeline.FOLDS:]
+    folds = trained_on[-pipeline.FOLDS :]
     human = set().union(*folds)
     held_out = [human - fold for fold in folds]  # what each fold encoder is scored on
     assert all(held_out)
@@ -103,8 +107,10 @@ def test_the_fold_encoders_never_learn_the_labels_they_are_scored_on(seeded, fin
 
 def test_the_time_budget_stops_a_fine_tuning_cleanly():
     prompts = ["find my notes about kubernetes", "play some jazz in the kitchen"] * 40
-    triplets = [{"subject": "Note", "action": "Find", "category": "Knowledge"},
-                {"subject": "Music", "action": "Play", "category": "Media"}] * 40
+    triplets = [
+        {"subject": "Note", "action": "Find", "category": "Knowledge"},
+        {"subject": "Music", "action": "Play", "category": "Media"},
+    ] * 40
     tuner = EncoderTuner(prompts, triplets, deadline=time.monotonic())
     encoder = tuner.train()
     assert tuner.stopped_by == "deadline"

@@ -17,16 +17,21 @@ def fixed_rule(settings):
     settings.SECONDMIND_AUTO_ACCEPT_RULE = "fixed"
 
 
-HEAD_CERTIFIED = {"threshold": None, "scope": 0.6,
-                  "heads": {"subject": {"threshold": None}, "action": {"threshold": 4.0}, "category": {"threshold": 1.5}}}
+HEAD_CERTIFIED = {
+    "threshold": None,
+    "scope": 0.6,
+    "heads": {"subject": {"threshold": None}, "action": {"threshold": 4.0}, "category": {"threshold": 1.5}},
+}
 
 
-def prediction(confidence=CONFIDENT, triplet=None, version=1, sureness=3.0, similarity=0.8, gate=None,
-               head_sureness=None):
+def prediction(
+    confidence=CONFIDENT, triplet=None, version=1, sureness=3.0, similarity=0.8, gate=None, head_sureness=None
+):
     triplet = triplet or {"subject": "Note", "action": "Find", "category": "Knowledge"}
     head_sureness = head_sureness or {"subject": 3.0, "action": 3.0, "category": 3.0}
-    return Prediction(triplet, confidence, np.zeros(384, np.float32), version, sureness, similarity, gate or {},
-                      head_sureness)
+    return Prediction(
+        triplet, confidence, np.zeros(384, np.float32), version, sureness, similarity, gate or {}, head_sureness
+    )
 
 
 def test_nine_characters_are_too_short():
@@ -66,7 +71,7 @@ def test_a_head_just_below_the_accept_threshold_goes_to_review(fixed_rule, setti
 
 
 def test_a_head_at_the_accept_threshold_is_confident(fixed_rule, settings):
-    confidence = {head: settings.SECONDMIND_ACCEPT_THRESHOLD for head in CONFIDENT}
+    confidence = dict.fromkeys(CONFIDENT, settings.SECONDMIND_ACCEPT_THRESHOLD)
     assert judge("find my notes about kubernetes", prediction(confidence)).decision == "accepted"
 
 
@@ -118,7 +123,11 @@ def test_auto_accept_can_be_switched_off(settings):
 
 
 def test_an_accepted_triplet_labels_every_head():
-    assert judge("find my notes about kubernetes", prediction(gate=CERTIFIED)).auto_heads == ("subject", "action", "category")
+    assert judge("find my notes about kubernetes", prediction(gate=CERTIFIED)).auto_heads == (
+        "subject",
+        "action",
+        "category",
+    )
 
 
 def test_a_head_at_its_certified_threshold_is_auto_labelled_while_a_person_decides_the_triplet():
@@ -137,7 +146,9 @@ def test_a_head_just_below_its_certified_threshold_is_left_to_the_person():
 
 def test_an_out_of_scope_prompt_gets_no_auto_label_at_all():
     sure = {"subject": 50.0, "action": 50.0, "category": 50.0}
-    verdict = judge("find my notes about kubernetes", prediction(similarity=0.59, gate=HEAD_CERTIFIED, head_sureness=sure))
+    verdict = judge(
+        "find my notes about kubernetes", prediction(similarity=0.59, gate=HEAD_CERTIFIED, head_sureness=sure)
+    )
     assert (verdict.decision, verdict.reasons, verdict.auto_heads) == ("review", ["out_of_scope"], ())
 
 
@@ -168,12 +179,18 @@ def test_the_holdout_region_is_decided_on_the_normalized_prompt():
 
 def test_a_prompt_as_similar_to_a_rejected_prompt_as_to_any_labelled_one_goes_to_a_person():
     sure = {"subject": 50.0, "action": 50.0, "category": 50.0}
-    verdict = judge("find my notes about kubernetes", prediction(similarity=0.8, gate=HEAD_CERTIFIED, head_sureness=sure),
-                    rejected_similarity=0.8)
+    verdict = judge(
+        "find my notes about kubernetes",
+        prediction(similarity=0.8, gate=HEAD_CERTIFIED, head_sureness=sure),
+        rejected_similarity=0.8,
+    )
     assert (verdict.decision, verdict.reasons, verdict.auto_heads) == ("review", ["near_rejected"], ())
 
 
 def test_a_rejected_prompt_less_similar_than_a_labelled_example_changes_nothing():
-    verdict = judge("find my notes about kubernetes", prediction(similarity=0.8, sureness=50.0, gate=CERTIFIED),
-                    rejected_similarity=0.79)
+    verdict = judge(
+        "find my notes about kubernetes",
+        prediction(similarity=0.8, sureness=50.0, gate=CERTIFIED),
+        rejected_similarity=0.79,
+    )
     assert (verdict.decision, verdict.reasons) == ("accepted", ["certified"])

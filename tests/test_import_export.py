@@ -5,8 +5,8 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from training.models import Example, Source
 from tests.conftest import seed_lines
+from training.models import Example, Source
 
 GOOD = '{"prompt": "Find my notes about the migration", "subject": "Note", "action": "Find", "category": "Knowledge"}'
 
@@ -24,8 +24,15 @@ def test_it_imports_a_valid_file(db, tmp_path, capsys):
 
 
 def test_it_reports_each_bad_line_by_number_and_imports_nothing(db, tmp_path):
-    lines = [GOOD, "{not json", '{"prompt": "only a prompt here"}', GOOD.replace('"Note"', '""'),
-             GOOD.replace('"Find my notes about the migration"', "7"), "[1, 2]", GOOD.replace('"Knowledge"', '"Unknown"')]
+    lines = [
+        GOOD,
+        "{not json",
+        '{"prompt": "only a prompt here"}',
+        GOOD.replace('"Note"', '""'),
+        GOOD.replace('"Find my notes about the migration"', "7"),
+        "[1, 2]",
+        GOOD.replace('"Knowledge"', '"Unknown"'),
+    ]
     with pytest.raises(CommandError) as error:
         call_command("import_jsonl", str(write(tmp_path, lines)), source="base")
     message = str(error.value)
@@ -65,7 +72,20 @@ def test_export_writes_the_design_file_names(seeded, tmp_path, monkeypatch):
 
 
 def test_export_import_export_gives_the_same_bytes(db, tmp_path, django_db_blocker):
-    call_command("import_jsonl", str(write(tmp_path, seed_lines() + ['{"prompt": "Résumé de mes notes, s\'il te plaît", "subject": "Note", "action": "Think", "category": "Knowledge"}'])), source="live")
+    call_command(
+        "import_jsonl",
+        str(
+            write(
+                tmp_path,
+                [
+                    *seed_lines(),
+                    '{"prompt": "Résumé de mes notes, s\'il te plaît", '
+                    '"subject": "Note", "action": "Think", "category": "Knowledge"}',
+                ],
+            )
+        ),
+        source="live",
+    )
     first = tmp_path / "first.jsonl"
     call_command("export_jsonl", str(first), source="live")
     Example.objects.all().delete()
@@ -78,16 +98,20 @@ def test_export_import_export_gives_the_same_bytes(db, tmp_path, django_db_block
 
 def test_a_file_saved_with_a_byte_order_mark_imports(db, tmp_path):
     path = tmp_path / "seed.jsonl"
-    path.write_text('{"prompt": "find my notes on kubernetes", "subject": "Note", "action": "Find", "category": "Knowledge"}\n',
-                    encoding="utf-8-sig")
+    path.write_text(
+        '{"prompt": "find my notes on kubernetes", "subject": "Note", "action": "Find", "category": "Knowledge"}\n',
+        encoding="utf-8-sig",
+    )
     call_command("import_jsonl", str(path), source="base")
     assert Example.objects.get().prompt == "find my notes on kubernetes"
 
 
 def test_a_prompt_repeated_with_other_labels_is_reported_not_resolved(db, tmp_path):
     path = tmp_path / "seed.jsonl"
-    path.write_text('{"prompt": "find my notes", "subject": "Note", "action": "Find", "category": "Knowledge"}\n'
-                    '{"prompt": "Find my  notes", "subject": "Note", "action": "Search", "category": "Knowledge"}\n')
+    path.write_text(
+        '{"prompt": "find my notes", "subject": "Note", "action": "Find", "category": "Knowledge"}\n'
+        '{"prompt": "Find my  notes", "subject": "Note", "action": "Search", "category": "Knowledge"}\n'
+    )
     with pytest.raises(CommandError, match="line 2: the same prompt as line 1 with other labels"):
         call_command("import_jsonl", str(path), source="base")
     assert not Example.objects.exists()

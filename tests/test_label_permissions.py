@@ -41,5 +41,10 @@ def test_rejected_noise_needs_an_explicit_override_to_become_an_example(api):
     response = api.post(f"/interactions/{noise['interaction_id']}/feedback", TRIPLET)
     assert response.status_code == 409 and "override_rejection" in response.json()["detail"]
     assert not Example.objects.exists()
-    assert api.post(f"/interactions/{noise['interaction_id']}/feedback", {**TRIPLET, "override_rejection": True}).status_code == 200
+    assert (
+        api.post(
+            f"/interactions/{noise['interaction_id']}/feedback", {**TRIPLET, "override_rejection": True}
+        ).status_code
+        == 200
+    )
     assert Example.objects.get().prompt == Interaction.objects.get().prompt == "+1"

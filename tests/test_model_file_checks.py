@@ -25,7 +25,7 @@ def test_a_damaged_file_is_recorded_and_the_overview_says_which_version(trained,
     trained.refresh_from_db()
     assert "does not match its recorded sha256" in trained.files_problem
     page = staff_client.get("/").content.decode()
-    assert f"The files of <a href=\"/models/{trained.number}/\">v{trained.number}</a>" in page
+    assert f'The files of <a href="/models/{trained.number}/">v{trained.number}</a>' in page
     assert "damaged" in page
 
 

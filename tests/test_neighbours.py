@@ -58,7 +58,10 @@ def test_a_holdout_larger_than_one_chunk_is_scored_as_its_parts_would_be(hwu64_v
     train, vectors, _, _ = hwu64_vectors
     size, half = CHUNK + CHUNK // 2, CHUNK // 2
     together = item_losses(voting, vectors[:size], train[:size])
-    apart = [item_losses(voting, vectors[:half], train[:half]), item_losses(voting, vectors[half:size], train[half:size])]
+    apart = [
+        item_losses(voting, vectors[:half], train[:half]),
+        item_losses(voting, vectors[half:size], train[half:size]),
+    ]
     np.testing.assert_allclose(together, np.concatenate(apart), rtol=1e-5)
 
 
@@ -101,8 +104,9 @@ def test_a_model_file_from_before_the_memory_predicts_with_the_heads_alone(db):
     heads = Trainer(vectors, records).train()
     layers_only = {k: v for k, v in heads.state_dict().items() if not k.startswith("memory")}
     buffer = io.BytesIO()
-    torch.save({"labels": heads.labels, "triplets": [list(t) for t in heads.triplets], "state_dict": layers_only},
-               buffer)
+    torch.save(
+        {"labels": heads.labels, "triplets": [list(t) for t in heads.triplets], "state_dict": layers_only}, buffer
+    )
     loaded = TripletHeads.from_bytes(buffer.getvalue())
     np.testing.assert_array_equal(loaded.predict(vectors).sureness, heads.predict(vectors).sureness)
 

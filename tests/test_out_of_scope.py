@@ -5,9 +5,9 @@ import json
 import pytest
 
 from interactions.classify import classify
+from tests.conftest import train_now
 from training.datasets import import_jsonl
 from training.models import Source
-from tests.conftest import train_now
 
 # HWU64 knows alarms, music, weather, calendars, lists, transport...; none of it is about software.
 OUT_OF_SCOPE = [
@@ -47,5 +47,5 @@ def test_out_of_scope_prompts_are_not_auto_accepted(certified, settings):
     settings.SECONDMIND_UNKNOWN_THRESHOLD = 0.0  # no head says Unknown: the certified gate alone decides
     verdicts = {prompt: classify(prompt) for prompt in OUT_OF_SCOPE}
     assert {p: i.verdict for p, i in verdicts.items()} == dict.fromkeys(OUT_OF_SCOPE, "review")
-    assert {p: i.auto_labelled for p, i in verdicts.items()} == dict.fromkeys(OUT_OF_SCOPE, [])
+    assert {p: i.auto_labelled for p, i in verdicts.items()} == {key: [] for key in OUT_OF_SCOPE}
     assert sum("out_of_scope" in i.reasons for i in verdicts.values()) >= len(OUT_OF_SCOPE) // 2

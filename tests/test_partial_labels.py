@@ -25,7 +25,11 @@ def test_a_certified_head_is_auto_labelled_while_the_triplet_waits_for_a_person(
     assert (interaction.verdict, interaction.auto_labelled) == ("review", ["category"])
     example = interaction.example
     assert (example.source, example.subject, example.action, example.category) == (
-        Source.BATCH, "", "", interaction.category)
+        Source.BATCH,
+        "",
+        "",
+        interaction.category,
+    )
 
 
 def test_the_reviewed_triplet_replaces_the_partial_auto_label_in_training(category_certified, reviewer):
@@ -78,7 +82,7 @@ def test_examples_that_label_one_head_teach_that_head_only(hwu64):
     complete, category_only = train[::100], [{**r, "subject": "", "action": ""} for r in train[1::5]]
     vectors = embed([r["prompt"] for r in complete + category_only])
     test_vectors = embed([r["prompt"] for r in test])
-    alone = Trainer(vectors[:len(complete)], complete).train()
+    alone = Trainer(vectors[: len(complete)], complete).train()
     helped = Trainer(vectors, complete + category_only).train()
     assert helped.triplets == alone.triplets  # partial examples add no label combination
     before, after = evaluate(alone, test_vectors, test), evaluate(helped, test_vectors, test)

@@ -5,21 +5,19 @@ import random
 import numpy as np
 import pytest
 
+from tests.conftest import train_now
 from training.datasets import add_example, import_jsonl, in_holdout_region
-from training.models import HEADS, Example, ModelVersion, Promotion, Source
 from training.evaluation import LOSS_CAP, item_losses
+from training.models import HEADS, Example, ModelVersion, Promotion, Source
 from training.promotion import confidence_better, decide
 from training.registry import load_heads
-from tests.conftest import train_now
-
 
 CLEARLY_BETTER = np.full(50, 0.5)  # the log-loss a candidate saves on each of 50 holdout examples
 
 
 def scores(accuracy, exact=0.5, per_head=None):
     per_head = per_head or {}
-    return {**{head: {"accuracy": per_head.get(head, accuracy)} for head in HEADS},
-            "exact": exact, "log_loss": 1.0}
+    return {**{head: {"accuracy": per_head.get(head, accuracy)} for head in HEADS}, "exact": exact, "log_loss": 1.0}
 
 
 def relabel_training_prompts(wrong):
@@ -136,7 +134,9 @@ def test_staff_can_roll_back_through_the_api_with_a_reason(staff_api, staff, tra
     staff_api.post(f"/models/{trained.number}/promote", {"reason": "roll back"})
     assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE) == trained
     assert [(p.version, p.user, p.reason) for p in Promotion.objects.order_by("pk")] == [
-        (newer, staff, "try the newer one"), (trained, staff, "roll back")]
+        (newer, staff, "try the newer one"),
+        (trained, staff, "roll back"),
+    ]
 
 
 def test_a_reviewer_cannot_promote_through_the_api(api, trained):

@@ -42,8 +42,9 @@ def test_a_withdrawn_rejection_stops_counting(category_certified, reviewer, sett
     assert classify(LOOK_ALIKE).auto_labelled == ["category"]
 
 
-def test_the_review_page_shows_the_rejected_prompt_an_item_resembles(category_certified, reviewer, settings,
-                                                                     reviewer_client):
+def test_the_review_page_shows_the_rejected_prompt_an_item_resembles(
+    category_certified, reviewer, settings, reviewer_client
+):
     reject(reviewer, settings, REJECTED)
     classify(LOOK_ALIKE)
     html = reviewer_client.get("/review/").content.decode()

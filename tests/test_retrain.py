@@ -3,9 +3,9 @@
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.conftest import train_now
 from training.datasets import add_example
 from training.models import ModelVersion, Source, TrainingRun
-from tests.conftest import train_now
 
 
 def test_retrain_wait_trains_and_activates_the_first_model(seeded, capsys):
@@ -69,7 +69,9 @@ def test_a_run_records_its_progress_and_timings(trained):
 
 def test_a_failed_run_leaves_the_active_model_and_says_why(trained, media_root):
     (media_root / trained.blind_heads_file.name).write_bytes(b"broken")
-    add_example("Find my notes on the new project", {"subject": "Note", "action": "Find", "category": "Knowledge"}, Source.LIVE)
+    add_example(
+        "Find my notes on the new project", {"subject": "Note", "action": "Find", "category": "Knowledge"}, Source.LIVE
+    )
     run = train_now()
     assert run.status == TrainingRun.Status.FAILED
     assert "sha256" in run.error

@@ -19,7 +19,14 @@ def decide(client, item, decision, **heads):
 
 def test_the_queue_can_list_the_least_confident_first(reviewer_client, trained, review_everything, settings):
     settings.SECONDMIND_REVIEW_ORDER = "least_confident"
-    items = [classify(p) for p in ("Remind me to renew the passport", "Plan the offsite agenda for March", "Find emails about the invoice")]
+    items = [
+        classify(p)
+        for p in (
+            "Remind me to renew the passport",
+            "Plan the offsite agenda for March",
+            "Find emails about the invoice",
+        )
+    ]
     assert list(queue()) == sorted(items, key=lambda i: i.min_confidence)
     page = reviewer_client.get("/review/").content.decode()
     assert all(item.prompt in page for item in items)
@@ -89,10 +96,13 @@ def test_audit_samples_of_auto_accepted_items_are_in_the_queue(reviewer_client, 
 
 def test_audit_decisions_estimate_auto_label_precision(reviewer_client, trained, accept_everything, settings):
     settings.SECONDMIND_AUDIT_RATE = 1.0
-    right, wrong = classify("Summarize the paper about sparse attention"), classify("Remind me to renew the passport soon")
+    right, wrong = (
+        classify("Summarize the paper about sparse attention"),
+        classify("Remind me to renew the passport soon"),
+    )
     decide(reviewer_client, right, "approved")
     decide(reviewer_client, wrong, "rejected")
-    assert auto_label_precision() == {head: (0.5, 2) for head in ("subject", "action", "category")}
+    assert auto_label_precision() == dict.fromkeys(("subject", "action", "category"), (0.5, 2))
     assert not Example.objects.filter(pk=wrong.example_id).exists()  # the wrong auto-label is not learned
 
 

@@ -50,7 +50,10 @@ def test_a_run_whose_worker_lives_on_another_machine_waits_for_its_heartbeat(db)
 def test_the_worker_looks_for_dead_runs_every_minute(db):
     schedule = Schedule.objects.get(name="recover-stale-runs")
     assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
-        "training.liveness.recover_stale_runs", Schedule.MINUTES, 1)
+        "training.liveness.recover_stale_runs",
+        Schedule.MINUTES,
+        1,
+    )
 
 
 def test_a_run_marked_failed_while_it_trains_registers_and_promotes_nothing(trained):

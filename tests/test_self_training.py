@@ -40,8 +40,12 @@ def test_the_gates_cross_validation_models_learn_the_traffic_as_the_served_model
 def test_only_triplets_at_least_as_probable_as_the_confidence_are_guessed(db):
     seed = [json.loads(line) for line in seed_lines()]
     heads = Trainer(embed([r["prompt"] for r in seed]), seed).train()
-    prompts = ["remind me to call the dentist tomorrow", "what is the weather like in paris",
-               "play some jazz in the kitchen", "summarize this article about batteries"]
+    prompts = [
+        "remind me to call the dentist tomorrow",
+        "what is the weather like in paris",
+        "play some jazz in the kitchen",
+        "summarize this article about batteries",
+    ]
     vectors = embed(prompts)
     predicted = heads.predict(vectors)
     probability = 1 / (1 + np.exp(-predicted.sureness))
@@ -50,14 +54,20 @@ def test_only_triplets_at_least_as_probable_as_the_confidence_are_guessed(db):
     sure = probability >= confidence
     assert sure.sum() == 2
     np.testing.assert_array_equal(guessed_rows, sure)
-    assert guesses == [{h: predicted.per_head[h][0][i] for h in ("subject", "action", "category")}
-                       for i in np.flatnonzero(sure)]
+    assert guesses == [
+        {h: predicted.per_head[h][0][i] for h in ("subject", "action", "category")} for i in np.flatnonzero(sure)
+    ]
 
 
 def test_the_traffic_is_the_newest_prompts_no_person_decided(trained, review_everything, reviewer):
-    waiting = [classify(p) for p in ("Book a table for two at the italian place tonight",
-                                     "Translate this paragraph into german for me",
-                                     "Order a large pizza with extra cheese")]
+    waiting = [
+        classify(p)
+        for p in (
+            "Book a table for two at the italian place tonight",
+            "Translate this paragraph into german for me",
+            "Order a large pizza with extra cheese",
+        )
+    ]
     decided = classify("Find my notes about the kubernetes upgrade")
     decide(decided.pk, reviewer, Review.Decision.APPROVED)
     classify("+1")  # noise never waits for review
@@ -95,5 +105,7 @@ def test_the_model_page_says_what_traffic_it_learned_from(reviewer_client, train
     classify("Book a table for two at the italian place tonight")
     version = train_now().version
     page = reviewer_client.get(f"/models/{version.number}/").content.decode()
-    assert "of the 1 newest prompt waiting for review, it also learned those whose triplet its own first pass " \
-           "found at least 80% probable" in page
+    assert (
+        "of the 1 newest prompt waiting for review, it also learned those whose triplet its own first pass "
+        "found at least 80% probable" in page
+    )

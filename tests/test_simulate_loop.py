@@ -1,5 +1,6 @@
 """`manage.py simulate_loop` on a slice of HWU64: the JSON a user reads, and a loop that never regresses."""
 
+import itertools
 import json
 import random
 
@@ -10,20 +11,39 @@ from interactions.classify import classify
 from interactions.simulation import count_labelled_without_a_person, outside_counts, sign_test, with_strays
 from tests.test_out_of_scope import OUT_OF_SCOPE
 
-STEP_FIELDS = {"prompts_seen", "human_labels", "auto_accepted", "auto_correct", "auto_labels", "active_version", "promoted", "test"}
+STEP_FIELDS = {
+    "prompts_seen",
+    "human_labels",
+    "auto_accepted",
+    "auto_correct",
+    "auto_labels",
+    "active_version",
+    "promoted",
+    "test",
+}
 TEST_FIELDS = {"subject", "action", "category", "exact"}
 # traffic from outside HWU64's intents, as a real assistant gets it
 STRAYS = [
-    "merge the feature branch and fix the conflicts", "why is my laptop fan so loud when idle",
-    "translate this contract clause into legal german", "compile the kernel with debug symbols",
-    "what is a good name for a pet tortoise", "review my cover letter for a data engineer role",
-    "optimise this sql query that joins five tables", "how many calories does rock climbing burn",
-    "generate an invoice for the consulting work in march", "convert this csv file into parquet",
-    "is it legal to fly a drone over a national park", "set up two factor auth for the build server",
-    "sketch a logo for a bakery called crumbs", "what does the error segmentation fault mean",
-    "draft the terms of service for a mobile game", "plan a curriculum for learning rust in a month",
-    "rotate the api keys of the payment provider", "what is the capital gains tax on crypto",
-    "benchmark the new gpu against the old one", "write a haiku about garbage collection",
+    "merge the feature branch and fix the conflicts",
+    "why is my laptop fan so loud when idle",
+    "translate this contract clause into legal german",
+    "compile the kernel with debug symbols",
+    "what is a good name for a pet tortoise",
+    "review my cover letter for a data engineer role",
+    "optimise this sql query that joins five tables",
+    "how many calories does rock climbing burn",
+    "generate an invoice for the consulting work in march",
+    "convert this csv file into parquet",
+    "is it legal to fly a drone over a national park",
+    "set up two factor auth for the build server",
+    "sketch a logo for a bakery called crumbs",
+    "what does the error segmentation fault mean",
+    "draft the terms of service for a mobile game",
+    "plan a curriculum for learning rust in a month",
+    "rotate the api keys of the payment provider",
+    "what is the capital gains tax on crypto",
+    "benchmark the new gpu against the old one",
+    "write a haiku about garbage collection",
 ]
 
 
@@ -35,9 +55,17 @@ def result(hwu64, tmp_path_factory, django_db_blocker):
     (work / "outside.txt").write_text("\n".join(OUT_OF_SCOPE) + "\n", encoding="utf-8")
     (work / "strays.txt").write_text("\n".join(STRAYS) + "\n", encoding="utf-8")
     with django_db_blocker.unblock():  # the command itself never touches this database: it runs its own
-        call_command("simulate_loop", train=str(work / "train.jsonl"), test=str(hwu64 / "test.jsonl"),
-                     chunk=250, out_of_scope=str(work / "outside.txt"), out_of_scope_traffic=str(work / "strays.txt"),
-                     review_budget=0.2, json_out=str(work / "out.json"), plot=str(work / "curve.png"))
+        call_command(
+            "simulate_loop",
+            train=str(work / "train.jsonl"),
+            test=str(hwu64 / "test.jsonl"),
+            chunk=250,
+            out_of_scope=str(work / "outside.txt"),
+            out_of_scope_traffic=str(work / "strays.txt"),
+            review_budget=0.2,
+            json_out=str(work / "out.json"),
+            plot=str(work / "curve.png"),
+        )
     assert (work / "curve.png").stat().st_size > 10000
     return json.loads((work / "out.json").read_text())
 
@@ -60,13 +88,16 @@ def test_it_reports_the_baselines_and_the_final_model(result):
 
 def test_the_active_model_never_gets_worse_than_its_predecessor(result):
     scores = [step["test"]["exact"] for step in result["steps"]]
-    assert all(later >= earlier - 0.005 for earlier, later in zip(scores, scores[1:])), scores
+    assert all(later >= earlier - 0.005 for earlier, later in itertools.pairwise(scores)), scores
 
 
 def test_it_explains_each_promotion_by_the_test_prompts_gained_and_lost(result, hwu64):
     test_size = len((hwu64 / "test.jsonl").read_text(encoding="utf-8").splitlines())
-    promotions = [(before, after) for before, after in zip(result["steps"], result["steps"][1:])
-                  if after["active_version"] != before["active_version"]]
+    promotions = [
+        (before, after)
+        for before, after in zip(result["steps"], result["steps"][1:])
+        if after["active_version"] != before["active_version"]
+    ]
     assert promotions
     for before, after in promotions:
         change = after["test_change"]
@@ -74,8 +105,11 @@ def test_it_explains_each_promotion_by_the_test_prompts_gained_and_lost(result, 
         net = round((after["test"]["exact"] - before["test"]["exact"]) * test_size)
         assert change["gained"] - change["lost"] == net
         assert 0 < change["p_value"] <= 1
-    kept = [after for before, after in zip(result["steps"], result["steps"][1:])
-            if after["active_version"] == before["active_version"]]
+    kept = [
+        after
+        for before, after in zip(result["steps"], result["steps"][1:])
+        if after["active_version"] == before["active_version"]
+    ]
     assert all(step["test_change"] is None for step in kept)
 
 
@@ -86,7 +120,7 @@ def test_only_the_loop_learns_from_the_waiting_traffic_review_only_learns_from_p
 
 def test_a_change_as_often_right_as_wrong_is_no_evidence_of_either():
     assert sign_test(6, 6) == 1.0
-    assert sign_test(10, 0) == sign_test(0, 10) == 2 / 2 ** 10
+    assert sign_test(10, 0) == sign_test(0, 10) == 2 / 2**10
     assert sign_test(0, 0) == 1.0
 
 
@@ -118,8 +152,9 @@ def test_the_report_names_each_out_of_scope_prompt_labelled_without_a_person(tra
     interaction = classify("Remind me to water the plants on friday", source="simulation")
     count_labelled_without_a_person(counts, interaction)
     assert counts["auto_accepted"] == 1
-    assert counts["labelled"] == [{"prompt": "Remind me to water the plants on friday", "accepted": True,
-                                   **interaction.triplet}]
+    assert counts["labelled"] == [
+        {"prompt": "Remind me to water the plants on friday", "accepted": True, **interaction.triplet}
+    ]
 
 
 def test_out_of_scope_traffic_joins_the_stream_without_reordering_it():

@@ -34,8 +34,9 @@ def test_the_traffic_trigger_fires_once_per_threshold(trained, vectors, settings
     assert get_broker().queue_size() == 1
 
 
-def test_the_traffic_trigger_counts_from_the_last_run_that_trained(trained, vectors, settings,
-                                                                   django_capture_on_commit_callbacks):
+def test_the_traffic_trigger_counts_from_the_last_run_that_trained(
+    trained, vectors, settings, django_capture_on_commit_callbacks
+):
     settings.SECONDMIND_RETRAIN_TRAFFIC = 100
     with django_capture_on_commit_callbacks(execute=True):
         send(0, 100, vectors)

@@ -8,9 +8,9 @@ from django_q.brokers import get_broker
 from django_q.models import Schedule
 
 from training.datasets import add_example
+from training.liveness import recover_stale_runs
 from training.models import ModelVersion, Source, TrainingRun
 from training.tasks import run_training, scheduled_retrain
-from training.liveness import recover_stale_runs
 from training.triggers import TrainingBusy, create_run, enqueue, new_examples_count
 
 TRIPLET = {"subject": "Note", "action": "Find", "category": "Knowledge"}
@@ -21,7 +21,9 @@ def add_batch(count, start=0):
         add_example(f"an automatically accepted prompt number {i}", TRIPLET, Source.BATCH)
 
 
-def test_the_threshold_enqueues_exactly_once_under_repeated_additions(trained, settings, django_capture_on_commit_callbacks):
+def test_the_threshold_enqueues_exactly_once_under_repeated_additions(
+    trained, settings, django_capture_on_commit_callbacks
+):
     get_broker().purge_queue()  # a Redis broker outlives the test database
     settings.SECONDMIND_RETRAIN_THRESHOLD = 5
     with django_capture_on_commit_callbacks(execute=True):
@@ -34,7 +36,9 @@ def test_the_threshold_enqueues_exactly_once_under_repeated_additions(trained, s
     assert get_broker().queue_size() == 1  # one task for the worker
 
 
-def test_the_threshold_counts_only_examples_since_the_last_training(trained, settings, django_capture_on_commit_callbacks):
+def test_the_threshold_counts_only_examples_since_the_last_training(
+    trained, settings, django_capture_on_commit_callbacks
+):
     settings.SECONDMIND_RETRAIN_THRESHOLD = len(trained.trained_on.all()) + 1
     with django_capture_on_commit_callbacks(execute=True):
         add_batch(3)
@@ -51,7 +55,10 @@ def test_the_database_allows_one_open_run(seeded):
 def test_the_weekly_schedule_exists_after_migrate(db, settings):
     schedule = Schedule.objects.get(name="weekly-retrain")
     assert (schedule.func, schedule.schedule_type, schedule.cron) == (
-        "training.tasks.scheduled_retrain", Schedule.CRON, settings.SECONDMIND_RETRAIN_CRON)
+        "training.tasks.scheduled_retrain",
+        Schedule.CRON,
+        settings.SECONDMIND_RETRAIN_CRON,
+    )
     assert settings.SECONDMIND_RETRAIN_CRON == "0 3 * * 0"  # Sunday 03:00
 
 
@@ -78,7 +85,8 @@ def test_a_queued_task_runs_once_even_if_delivered_twice(seeded):
 def test_a_run_left_running_by_a_dead_worker_is_marked_failed(seeded, settings):
     run = create_run(TrainingRun.Trigger.MANUAL)
     TrainingRun.objects.filter(pk=run.pk).update(
-        status="running", heartbeat_at=timezone.now() - timedelta(minutes=settings.SECONDMIND_STALE_RUN_MINUTES + 1))
+        status="running", heartbeat_at=timezone.now() - timedelta(minutes=settings.SECONDMIND_STALE_RUN_MINUTES + 1)
+    )
     assert recover_stale_runs() == 1
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.FAILED and "killed" in run.error
@@ -89,7 +97,6 @@ def test_a_live_run_is_not_taken_for_dead(seeded):
     run = create_run(TrainingRun.Trigger.MANUAL)
     TrainingRun.objects.filter(pk=run.pk).update(status="running", heartbeat_at=timezone.now())
     assert recover_stale_runs() == 0
-
 
 
 def test_partial_auto_labels_ride_along_without_counting_toward_the_threshold(trained):

@@ -7,10 +7,10 @@ import pytest
 from django.core.management import call_command
 
 from interactions.classify import classify
+from tests.conftest import seed_lines, train_now
 from training.datasets import import_jsonl
 from training.models import ModelVersion, Source, TrainingRun
 from training.promotion import promote_by_hand
-from tests.conftest import seed_lines, train_now
 
 
 def wait_for(run, seconds=180):
@@ -39,6 +39,7 @@ def test_classification_keeps_answering_while_a_retrain_and_promotion_happen(tra
 
     def keep_classifying():
         from django.db import connection
+
         try:
             while not stop.is_set():
                 try:

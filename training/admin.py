@@ -23,7 +23,10 @@ class ExampleAdmin(admin.ModelAdmin):
     change_list_template = "admin/training/example/change_list.html"
 
     def get_urls(self):
-        return [path("import-jsonl/", self.admin_site.admin_view(self.import_view), name="training_example_import")] + super().get_urls()
+        return [
+            path("import-jsonl/", self.admin_site.admin_view(self.import_view), name="training_example_import"),
+            *super().get_urls(),
+        ]
 
     def import_view(self, request):
         form = ImportForm(request.POST or None, request.FILES or None)
@@ -31,16 +34,26 @@ class ExampleAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 lines = form.cleaned_data["file"].read().decode("utf-8").splitlines()
-                result = import_jsonl(lines, form.cleaned_data["source"], form.cleaned_data["skip_invalid"], request.user)
-                messages.success(request, f"Imported {result.created} example(s); {result.duplicates} already present; "
-                                          f"{len(result.errors)} invalid line(s) skipped.")
+                result = import_jsonl(
+                    lines, form.cleaned_data["source"], form.cleaned_data["skip_invalid"], request.user
+                )
+                messages.success(
+                    request,
+                    f"Imported {result.created} example(s); {result.duplicates} already present; "
+                    f"{len(result.errors)} invalid line(s) skipped.",
+                )
                 return redirect("admin:training_example_changelist")
             except UnicodeDecodeError:
                 form.add_error("file", "The file is not UTF-8 text.")
             except InvalidDataset as invalid:
                 errors = invalid.errors
-        context = {**self.admin_site.each_context(request), "form": form, "errors": errors,
-                   "title": "Import examples from JSONL", "opts": self.model._meta}
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "errors": errors,
+            "title": "Import examples from JSONL",
+            "opts": self.model._meta,
+        }
         return render(request, "admin/training/example/import_jsonl.html", context)
 
 
@@ -49,8 +62,22 @@ class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ("number", "status", "encoder", "paused_heads", "created_at", "activated_at")
     list_filter = ("status",)
     # the status changes only by promotion (the model page), which checks the files and records who and why
-    readonly_fields = ("number", "status", "encoder", "encoder_file", "encoder_sha256", "encoder_size", "heads_file",
-                       "sha256", "blind_heads_file", "blind_sha256", "labels", "metrics", "created_at", "activated_at")
+    readonly_fields = (
+        "number",
+        "status",
+        "encoder",
+        "encoder_file",
+        "encoder_sha256",
+        "encoder_size",
+        "heads_file",
+        "sha256",
+        "blind_heads_file",
+        "blind_sha256",
+        "labels",
+        "metrics",
+        "created_at",
+        "activated_at",
+    )
     exclude = ("trained_on", "evaluated_on")
 
     def has_add_permission(self, request):

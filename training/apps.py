@@ -11,13 +11,21 @@ def ensure_schedules(sender, **kwargs):
 
     Schedule.objects.update_or_create(
         name="weekly-retrain",
-        defaults={"func": "training.tasks.scheduled_retrain", "schedule_type": Schedule.CRON,
-                  "cron": settings.SECONDMIND_RETRAIN_CRON, "repeats": -1},
+        defaults={
+            "func": "training.tasks.scheduled_retrain",
+            "schedule_type": Schedule.CRON,
+            "cron": settings.SECONDMIND_RETRAIN_CRON,
+            "repeats": -1,
+        },
     )
     Schedule.objects.update_or_create(
         name="recover-stale-runs",
-        defaults={"func": "training.liveness.recover_stale_runs", "schedule_type": Schedule.MINUTES,
-                  "minutes": 1, "repeats": -1},
+        defaults={
+            "func": "training.liveness.recover_stale_runs",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
     )
     Schedule.objects.update_or_create(
         name="verify-model-files",

@@ -93,8 +93,13 @@ def evidence(heads, vectors, triplets, reference):
     predicted = heads.predict(vectors)
     head_correct = {h: np.array(predicted.per_head[h][0]) == np.array([t[h] for t in triplets]) for h in HEADS}
     similarity = (vectors @ reference.T).max(axis=1) if len(reference) else np.zeros(len(vectors))
-    return Evidence(predicted.sureness, np.logical_and.reduce(list(head_correct.values())),
-                    predicted.head_sureness, head_correct, similarity)
+    return Evidence(
+        predicted.sureness,
+        np.logical_and.reduce(list(head_correct.values())),
+        predicted.head_sureness,
+        head_correct,
+        similarity,
+    )
 
 
 def out_of_fold(vectors, triplets, folds, auto_labelled, learning, fit_fold=None):
@@ -122,8 +127,9 @@ def heads_fold(vectors, triplets, auto_labelled, learning):
 
     def fit(kept):
         kept_triplets = [t for t, k in zip(triplets, kept) if k]
-        return Trainer(np.concatenate([vectors[kept], auto_vectors]), kept_triplets + auto_triplets,
-                       **learning).train(), vectors
+        return Trainer(
+            np.concatenate([vectors[kept], auto_vectors]), kept_triplets + auto_triplets, **learning
+        ).train(), vectors
 
     return fit
 
@@ -145,7 +151,9 @@ def matching_scope(stock_similarity, stock_scope):
     keeps with the stock encoder: a fine-tuned encoder draws similar prompts closer, so a fixed 0.6 would
     mean something else with it."""
     share_out = float(np.mean(np.asarray(stock_similarity) < stock_scope)) if len(stock_similarity) else 0.0
-    return lambda similarity: np.quantile(similarity, share_out) if share_out > 0 else min(stock_scope, float(np.min(similarity)))
+    return lambda similarity: (
+        np.quantile(similarity, share_out) if share_out > 0 else min(stock_scope, float(np.min(similarity)))
+    )
 
 
 def certificate(sureness, correct, similarity, target, step, scope, confidence):
@@ -162,8 +170,9 @@ def certificate(sureness, correct, similarity, target, step, scope, confidence):
     return {"threshold": threshold, "certified_share": share}
 
 
-def calibrate(heads, holdout, human_train, auto_train, target, step, scope, confidence=0.95, folds=5,
-              learning=None, fit_fold=None):
+def calibrate(
+    heads, holdout, human_train, auto_train, target, step, scope, confidence=0.95, folds=5, learning=None, fit_fold=None
+):
     """The gate a model version serves with: a certificate for whole triplets and one per head (for
     auto-labelling only the heads that are sure). `holdout`, `human_train` (the human-labelled training
     examples) and `auto_train` (the auto-labelled ones it was trained on) are (vectors, triplets);
@@ -174,16 +183,24 @@ def calibrate(heads, holdout, human_train, auto_train, target, step, scope, conf
         parts.append(out_of_fold(*human_train, folds, auto_train, learning or {}, fit_fold))
     if len(holdout[1]):
         parts.append(evidence(heads, *holdout, human_train[0]))
-    gate = {"target": target, "step": step, "confidence": confidence, "scope": scope, "threshold": None,
-            "evidence": int(sum(len(p.correct) for p in parts)), "certified_share": 0.0,
-            "heads": {h: {"threshold": None, "certified_share": 0.0} for h in HEADS}}
+    gate = {
+        "target": target,
+        "step": step,
+        "confidence": confidence,
+        "scope": scope,
+        "threshold": None,
+        "evidence": int(sum(len(p.correct) for p in parts)),
+        "certified_share": 0.0,
+        "heads": {h: {"threshold": None, "certified_share": 0.0} for h in HEADS},
+    }
     if not parts:
         return gate
     found = Evidence.concatenate(parts)
     if callable(scope):
         gate["scope"] = scope = round(float(scope(found.similarity)), 4)
-    rule = dict(target=target, step=step, scope=scope, confidence=confidence)
+    rule = {"target": target, "step": step, "scope": scope, "confidence": confidence}
     gate.update(certificate(found.sureness, found.correct, found.similarity, **rule))
-    gate["heads"] = {h: certificate(found.head_sureness[h], found.head_correct[h], found.similarity, **rule)
-                     for h in HEADS}
+    gate["heads"] = {
+        h: certificate(found.head_sureness[h], found.head_correct[h], found.similarity, **rule) for h in HEADS
+    }
     return gate

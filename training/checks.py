@@ -12,12 +12,15 @@ def certification_can_pass(app_configs, **kwargs):
     target = settings.SECONDMIND_AUTO_PRECISION_TARGET
     if precision_lower_bound(step, step, confidence) >= target:
         return []
-    return [Warning(
-        f"SECONDMIND_CERTIFY_STEP={step} can never be certified: even {step} right out of {step} has a "
-        f"{confidence:.0%} lower bound below the {target:.0%} target, so nothing is auto-accepted or auto-labelled.",
-        hint="Raise SECONDMIND_CERTIFY_STEP or lower SECONDMIND_CERTIFY_CONFIDENCE.",
-        id="secondmind.W001",
-    )]
+    return [
+        Warning(
+            f"SECONDMIND_CERTIFY_STEP={step} can never be certified: even {step} right out of {step} has a "
+            f"{confidence:.0%} lower bound below the {target:.0%} target, so nothing is auto-accepted or "
+            "auto-labelled.",
+            hint="Raise SECONDMIND_CERTIFY_STEP or lower SECONDMIND_CERTIFY_CONFIDENCE.",
+            id="secondmind.W001",
+        )
+    ]
 
 
 @register()
@@ -26,8 +29,10 @@ def promotion_confidence_is_a_probability_to_beat(app_configs, **kwargs):
     if 0.5 <= confidence < 1:
         return []
     effect = "promotes candidates that are more likely worse" if confidence < 0.5 else "never promotes anything"
-    return [Warning(
-        f"SECONDMIND_PROMOTION_CONFIDENCE={confidence} {effect}.",
-        hint="Set it between 0.5 (any lower holdout log-loss) and 1; the default is 0.95.",
-        id="secondmind.W002",
-    )]
+    return [
+        Warning(
+            f"SECONDMIND_PROMOTION_CONFIDENCE={confidence} {effect}.",
+            hint="Set it between 0.5 (any lower holdout log-loss) and 1; the default is 0.95.",
+            id="secondmind.W002",
+        )
+    ]

@@ -14,7 +14,7 @@ from django.db import transaction
 from .encoder import DIMENSIONS, ENCODER_NAME, embed
 from .models import HEADS, HUMAN_SOURCES, Example, Source, label_error, normalize_prompt
 
-JSONL_FIELDS = ("prompt",) + HEADS
+JSONL_FIELDS = ("prompt", *HEADS)
 EXPORT_FILES = {
     Source.BASE: "intentions_base.jsonl",
     Source.BATCH: "batch_dataset.jsonl",
@@ -98,9 +98,7 @@ def import_jsonl(lines, source, skip_invalid=False, user=None):
     embeddings = embed([r["prompt"] for r in records])
     with transaction.atomic():
         for record, vector in zip(records, embeddings):
-            _, created = add_example(
-                record["prompt"], record, source, user=user, embedding=vector, notify=False
-            )
+            _, created = add_example(record["prompt"], record, source, user=user, embedding=vector, notify=False)
             result.created += created
             result.duplicates += not created
     examples_added(result.created)
@@ -136,9 +134,7 @@ def add_example(prompt, triplet, source, user=None, embedding=None, notify=True,
             example = existing.order_by("pk").first()
             created = example is None
             if created:
-                example = Example.objects.create(
-                    prompt=prompt, source=source, created_by=user, **labels, **vector
-                )
+                example = Example.objects.create(prompt=prompt, source=source, created_by=user, **labels, **vector)
     if created and notify:
         examples_added(1)
     return example, created
@@ -250,8 +246,11 @@ def merge():
 def nearest_human_examples(vectors, k=3):
     """For each vector, the k most similar base/live examples with their similarity."""
     # only ids and vectors: building every example as an object took 0.8 s a review page at 50,000 examples
-    rows = list(Example.objects.filter(source__in=HUMAN_SOURCES, encoder=ENCODER_NAME)
-                .exclude(embedding=None).values_list("pk", "embedding"))
+    rows = list(
+        Example.objects.filter(source__in=HUMAN_SOURCES, encoder=ENCODER_NAME)
+        .exclude(embedding=None)
+        .values_list("pk", "embedding")
+    )
     if not rows or not len(vectors):
         return [[] for _ in vectors]
     ids, blobs = zip(*rows)
@@ -267,7 +266,7 @@ def near_duplicates(examples, threshold, shown=5, chunk=1000):
     vectors = matrix(examples)
     count, found = 0, []
     for start in range(0, len(examples), chunk):
-        similarity = vectors[start:start + chunk] @ vectors.T
+        similarity = vectors[start : start + chunk] @ vectors.T
         rows, cols = np.nonzero(similarity >= threshold)
         keep = cols > rows + start  # each pair once, never an example with itself
         count += int(keep.sum())

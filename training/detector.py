@@ -99,9 +99,7 @@ class IntentDetector:
         encoder = loaded.encoder if loaded else stock_encoder()
         embedding = stock_vector if stock_vector is not None and encoder.is_stock else encoder.embed([prompt])[0]
         if loaded is None:
-            return Prediction(
-                {head: UNKNOWN for head in HEADS}, {head: 0.0 for head in HEADS}, embedding, None
-            )
+            return Prediction(dict.fromkeys(HEADS, UNKNOWN), dict.fromkeys(HEADS, 0.0), embedding, None)
         predicted = loaded.heads.predict(embedding[None, :])
         threshold = settings.SECONDMIND_UNKNOWN_THRESHOLD
         triplet, confidence = {}, {}
@@ -109,9 +107,17 @@ class IntentDetector:
             label, score = predicted.per_head[head][0][0], float(predicted.per_head[head][1][0])
             triplet[head] = label if score >= threshold else UNKNOWN
             confidence[head] = round(score, 4)
-        return Prediction(triplet, confidence, embedding, loaded.number, float(predicted.sureness[0]),
-                          round(loaded.nearest_similarity(embedding), 4), loaded.gate,
-                          {head: float(predicted.head_sureness[head][0]) for head in HEADS}, encoder.name)
+        return Prediction(
+            triplet,
+            confidence,
+            embedding,
+            loaded.number,
+            float(predicted.sureness[0]),
+            round(loaded.nearest_similarity(embedding), 4),
+            loaded.gate,
+            {head: float(predicted.head_sureness[head][0]) for head in HEADS},
+            encoder.name,
+        )
 
 
 detector = IntentDetector()

@@ -59,8 +59,13 @@ class Encoder:
         """Unit-length float32 embeddings, one row per text."""
         if not len(texts):
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        vectors = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=show_progress)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
         return vectors.astype(np.float32)
 
     def to_bytes(self):

@@ -25,7 +25,9 @@ def head_metrics(gold, predicted):
     gold_count = confusion.sum(axis=1)
     precision = np.divide(true_positive, predicted_count, out=np.zeros(len(classes)), where=predicted_count > 0)
     recall = np.divide(true_positive, gold_count, out=np.zeros(len(classes)), where=gold_count > 0)
-    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(len(classes)), where=(precision + recall) > 0)
+    f1 = np.divide(
+        2 * precision * recall, precision + recall, out=np.zeros(len(classes)), where=(precision + recall) > 0
+    )
     present = gold_count > 0  # macro-F1 over the classes the holdout actually has
     return {
         "accuracy": float(true_positive.sum() / max(len(gold), 1)),

@@ -49,8 +49,12 @@ class EncoderTuner:
         heads = nn.ModuleDict({h: nn.Linear(DIMENSIONS, max(len(labels[h]), 1)) for h in HEADS}).to(device())
         targets = {h: t.to(device()) for h, t in label_indices(labels, self.triplets).items()}
         train_rows, validation_rows = self._split()
-        optimizer = torch.optim.AdamW([{"params": model.parameters(), "lr": ENCODER_LEARNING_RATE},
-                                       {"params": heads.parameters(), "lr": HEAD_LEARNING_RATE}])
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": model.parameters(), "lr": ENCODER_LEARNING_RATE},
+                {"params": heads.parameters(), "lr": HEAD_LEARNING_RATE},
+            ]
+        )
         loss_fn = nn.CrossEntropyLoss(ignore_index=UNLABELLED)
         batches = math.ceil(len(train_rows) / BATCH_SIZE)
         total = min(self.epochs * batches, self.max_steps or math.inf)
@@ -60,9 +64,11 @@ class EncoderTuner:
             model.train()
             order = rng.sample(train_rows, len(train_rows))
             for start in range(0, len(order), BATCH_SIZE):
-                rows = order[start:start + BATCH_SIZE]
+                rows = order[start : start + BATCH_SIZE]
                 logits = heads_logits(model, heads, [self.prompts[i] for i in rows])
-                loss = sum(loss_fn(logits[h], targets[h][rows]) for h in HEADS if (targets[h][rows] != UNLABELLED).any())
+                loss = sum(
+                    loss_fn(logits[h], targets[h][rows]) for h in HEADS if (targets[h][rows] != UNLABELLED).any()
+                )
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

@@ -10,6 +10,7 @@ from torch import nn
 
 from .encoder import DIMENSIONS
 from .models import HEADS
+
 # log-odds are clipped: a sure prediction must stay a finite number in JSON (PostgreSQL refuses Infinity)
 MAX_LOG_ODDS = 50.0
 # the neighbour vote: the most similar remembered examples, weighted by a softmax of their similarity
@@ -56,9 +57,7 @@ class TripletHeads(nn.Module):
         super().__init__()
         self.labels = {head: list(labels[head]) for head in HEADS}
         self.triplets = [tuple(t) for t in triplets]
-        self.layers = nn.ModuleDict(
-            {head: nn.Linear(dimensions, len(self.labels[head])) for head in HEADS}
-        )
+        self.layers = nn.ModuleDict({head: nn.Linear(dimensions, len(self.labels[head])) for head in HEADS})
         index = {head: {label: i for i, label in enumerate(self.labels[head])} for head in HEADS}
         # column j of each head: the output index of that head's label in known triplet j
         self._columns = {
@@ -137,8 +136,13 @@ class TripletHeads(nn.Module):
         if len(parts) == 1:
             return parts[0]
         return HeadPredictions(
-            {head: ([label for p in parts for label in p.per_head[head][0]],
-                    np.concatenate([p.per_head[head][1] for p in parts])) for head in HEADS},
+            {
+                head: (
+                    [label for p in parts for label in p.per_head[head][0]],
+                    np.concatenate([p.per_head[head][1] for p in parts]),
+                )
+                for head in HEADS
+            },
             np.concatenate([p.sureness for p in parts]),
             {head: np.concatenate([p.head_sureness[head] for p in parts]) for head in HEADS},
         )
@@ -159,14 +163,17 @@ class TripletHeads(nn.Module):
             log_label = torch.logsumexp(log_p.masked_fill(~same_label, -torch.inf), dim=1)
             per_head[head] = ([self.labels[head][i] for i in chosen.tolist()], log_label.exp().numpy())
             log_other = torch.logsumexp(log_p.masked_fill(same_label, -torch.inf), dim=1)
-            head_sureness[head] = torch.minimum(log_odds(log_label, log_other),
-                                                own_log_odds(head_log_p[head], chosen)).numpy()
+            head_sureness[head] = torch.minimum(
+                log_odds(log_label, log_other), own_log_odds(head_log_p[head], chosen)
+            ).numpy()
         return HeadPredictions(per_head, sureness.numpy(), head_sureness)
 
     def to_bytes(self):
         buffer = io.BytesIO()
-        torch.save({"labels": self.labels, "triplets": [list(t) for t in self.triplets],
-                    "state_dict": self.state_dict()}, buffer)
+        torch.save(
+            {"labels": self.labels, "triplets": [list(t) for t in self.triplets], "state_dict": self.state_dict()},
+            buffer,
+        )
         return buffer.getvalue()
 
     @classmethod
@@ -174,8 +181,12 @@ class TripletHeads(nn.Module):
         # weights_only: the file can hold tensors, strings and lists, never code to run.
         saved = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
         state = saved["state_dict"]
-        heads = cls(saved["labels"], saved["triplets"], memory_size=len(state.get("memory", ())),
-                    reference_size=len(state.get("reference", ())))
+        heads = cls(
+            saved["labels"],
+            saved["triplets"],
+            memory_size=len(state.get("memory", ())),
+            reference_size=len(state.get("reference", ())),
+        )
         # files from before the neighbour vote hold no memory: they keep predicting with the heads alone;
         # files from before fine-tuning hold no reference: the detector reads it from the database
         heads.load_state_dict({**heads.state_dict(), **state})

@@ -29,7 +29,8 @@ def this_worker():
 def beat(run_id, **fields):
     """Record that a running run is alive (with any stage fields); RunAbandoned when it is no longer running."""
     if not TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.RUNNING).update(
-            heartbeat_at=timezone.now(), **fields):
+        heartbeat_at=timezone.now(), **fields
+    ):
         raise RunAbandoned(f"Training run #{run_id} was marked failed while it ran; its result is discarded.")
 
 
@@ -83,8 +84,11 @@ def _worker_is_gone(worker):
 
 def fail(run_id, error):
     """Mark a running run failed, unless it finished meanwhile; True when it was."""
-    return bool(TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.RUNNING).update(
-        status=TrainingRun.Status.FAILED, is_open=None, finished_at=timezone.now(), error=error))
+    return bool(
+        TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.RUNNING).update(
+            status=TrainingRun.Status.FAILED, is_open=None, finished_at=timezone.now(), error=error
+        )
+    )
 
 
 def recover_stale_runs():
@@ -97,8 +101,10 @@ def recover_stale_runs():
         if _worker_is_gone(run.worker):
             why = f"Its worker ({run.worker}) stopped while it ran; the active model was left as it was."
         elif run.heartbeat_at is None or run.heartbeat_at < cutoff:
-            why = (f"The worker stopped reporting progress for over {minutes} minutes (it was probably "
-                   "killed); the active model was left as it was.")
+            why = (
+                f"The worker stopped reporting progress for over {minutes} minutes (it was probably "
+                "killed); the active model was left as it was."
+            )
         else:
             continue
         if fail(run.pk, why):

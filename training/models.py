@@ -58,19 +58,33 @@ class Example(models.Model):
     embedding = models.BinaryField(null=True, editable=False)
     encoder = models.CharField(max_length=200, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["normalized_prompt", "source"], name="one_example_per_prompt_and_source"
-            )
+            models.UniqueConstraint(fields=["normalized_prompt", "source"], name="one_example_per_prompt_and_source")
         ]
 
     def __str__(self):
         return f"{self.prompt} -> {self.triplet}"
+
+    def save(self, *args, **kwargs):
+        if missing := self.missing_labels():
+            raise ValueError(f"{next(iter(missing.values()))} {self.triplet}")
+        self.normalized_prompt = normalize_prompt(self.prompt)
+        stored_prompt, stored_embedding = getattr(self, "_stored", (self.prompt, None))
+        if self.embedding is not None and self.prompt != stored_prompt and self.embedding == stored_embedding:
+            # the cached vector is the old text's, and training, the gate's scope check and the review
+            # page's neighbours would all use it
+            self.embedding, self.encoder = embed([self.prompt])[0].tobytes(), ENCODER_NAME
+        super().save(*args, **kwargs)
+        self._stored = (self.prompt, self.embedding)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        example = super().from_db(db, field_names, values)
+        example._stored = (example.__dict__.get("prompt"), example.__dict__.get("embedding"))
+        return example
 
     def missing_labels(self):
         """{head: why it needs a label}: a base or live example labels every head, a batch one at least one."""
@@ -84,29 +98,13 @@ class Example(models.Model):
         self.normalized_prompt = normalize_prompt(self.prompt)
         errors = {head: error for head in self.labelled_heads if (error := label_error(head, getattr(self, head)))}
         errors |= self.missing_labels()
-        duplicate = Example.objects.filter(normalized_prompt=self.normalized_prompt, source=self.source).exclude(pk=self.pk)
+        duplicate = Example.objects.filter(normalized_prompt=self.normalized_prompt, source=self.source).exclude(
+            pk=self.pk
+        )
         if duplicate.exists():
             errors["prompt"] = f"This prompt is already a {self.source} example: edit that one instead."
         if errors:
             raise ValidationError(errors)
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        example = super().from_db(db, field_names, values)
-        example._stored = (example.__dict__.get("prompt"), example.__dict__.get("embedding"))
-        return example
-
-    def save(self, *args, **kwargs):
-        if missing := self.missing_labels():
-            raise ValueError(f"{next(iter(missing.values()))} {self.triplet}")
-        self.normalized_prompt = normalize_prompt(self.prompt)
-        stored_prompt, stored_embedding = getattr(self, "_stored", (self.prompt, None))
-        if self.embedding is not None and self.prompt != stored_prompt and self.embedding == stored_embedding:
-            # the cached vector is the old text's, and training, the gate's scope check and the review
-            # page's neighbours would all use it
-            self.embedding, self.encoder = embed([self.prompt])[0].tobytes(), ENCODER_NAME
-        super().save(*args, **kwargs)
-        self._stored = (self.prompt, self.embedding)
 
     @property
     def triplet(self):
@@ -129,39 +127,47 @@ class ModelVersion(models.Model):
 
     number = models.PositiveIntegerField(unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.CANDIDATE)
-    encoder = models.CharField(max_length=200, help_text="The stock encoder's name, or finetuned-<hash> of its weights.")
-    encoder_file = models.FileField(upload_to="models/", blank=True,
-                                    help_text="A fine-tuned encoder's weights (safetensors); empty for the stock one.")
+    encoder = models.CharField(
+        max_length=200, help_text="The stock encoder's name, or finetuned-<hash> of its weights."
+    )
+    encoder_file = models.FileField(
+        upload_to="models/",
+        blank=True,
+        help_text="A fine-tuned encoder's weights (safetensors); empty for the stock one.",
+    )
     encoder_sha256 = models.CharField(max_length=64, blank=True)
     encoder_size = models.PositiveBigIntegerField(default=0, help_text="Bytes of the encoder file.")
     heads_file = models.FileField(upload_to="models/")
     sha256 = models.CharField(max_length=64)
     blind_heads_file = models.FileField(
-        upload_to="models/", blank=True,
+        upload_to="models/",
+        blank=True,
         help_text="The same training without the holdout, which promotion compares; the served heads also "
-                  "learned the holdout. Empty when there was no holdout to learn.",
+        "learned the holdout. Empty when there was no holdout to learn.",
     )
     blind_sha256 = models.CharField(max_length=64, blank=True)
     labels = models.JSONField(help_text="The label vocabulary of each head, in output order.")
     metrics = models.JSONField(default=dict, blank=True)
     paused_heads = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text="Heads this version no longer labels on its own: people corrected too many of their auto-labels.",
     )
     trained_on = models.ManyToManyField(Example, related_name="trained_into", blank=True)
     evaluated_on = models.ManyToManyField(Example, related_name="evaluated_in", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
-    files_checked_at = models.DateTimeField(null=True, blank=True,
-                                            help_text="When the worker last read the files and checked their sha256.")
-    files_problem = models.TextField(blank=True, help_text="What that check found wrong; empty when the files are whole.")
+    files_checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the worker last read the files and checked their sha256."
+    )
+    files_problem = models.TextField(
+        blank=True, help_text="What that check found wrong; empty when the files are whole."
+    )
 
     class Meta:
         ordering = ["-number"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["status"], condition=Q(status="active"), name="one_active_model"
-            )
+            models.UniqueConstraint(fields=["status"], condition=Q(status="active"), name="one_active_model")
         ]
 
     def __str__(self):
@@ -191,34 +197,26 @@ class TrainingRun(models.Model):
     stage = models.CharField(max_length=40, blank=True)
     percent = models.PositiveSmallIntegerField(default=0)
     force = models.BooleanField(default=False)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the process that runs it.")
-    data_until = models.BigIntegerField(
-        default=0, help_text="The highest example id present when the run started."
-    )
+    data_until = models.BigIntegerField(default=0, help_text="The highest example id present when the run started.")
     traffic_until = models.BigIntegerField(
         default=0, help_text="The newest prompt's id when the run started (the traffic trigger counts from it)."
     )
     summary = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
-    version = models.ForeignKey(
-        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
-    )
+    version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
     promoted = models.BooleanField(null=True)
     decision = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-pk"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["is_open"], condition=Q(is_open=True), name="one_open_training_run"
-            )
+            models.UniqueConstraint(fields=["is_open"], condition=Q(is_open=True), name="one_open_training_run")
         ]
 
     def __str__(self):
@@ -241,9 +239,10 @@ class Promotion(models.Model):
     """A hand promotion or rollback: who made which version active, and why."""
 
     version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="promotions")
-    previous = models.ForeignKey(
-        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    previous = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     reason = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"v{self.version.number} made active"

@@ -6,13 +6,12 @@ import logging
 import time
 from dataclasses import dataclass
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.module_loading import import_string
-
-import numpy as np
 
 from .calibration import calibrate, held_out_similarity, matching_scope
 from .datasets import NO_TRAFFIC, ensure_embeddings, matrix, merge, near_duplicates
@@ -128,12 +127,18 @@ def fit(merged, encoded, progress):
     self-training."""
     learning = learning_options(encoded.traffic)
     holdout = (encoded.of(merged.holdout), [e.triplet for e in merged.holdout])
-    blind, blind_on, note = _fit_heads(merged.train, encoded, learning, progress.span(0, 0.6)), merged.train, "no batch data"
+    blind, blind_on, note = (
+        _fit_heads(merged.train, encoded, learning, progress.span(0, 0.6)),
+        merged.train,
+        "no batch data",
+    )
     human = [e for e in merged.train if e.source in HUMAN_SOURCES]
     if human and len(human) < len(merged.train):
         without = _fit_heads(human, encoded, learning, progress.span(0.6, 0.85))
         if _better_or_equal(evaluate(blind, *holdout), evaluate(without, *holdout)):
-            note = "batch data kept: " + ("no holdout to compare" if not merged.holdout else "it did not hurt on the holdout")
+            note = "batch data kept: " + (
+                "no holdout to compare" if not merged.holdout else "it did not hurt on the holdout"
+            )
         else:
             blind, blind_on, note = without, human, "batch data left out: the model was better without it"
     trained_on = blind_on + merged.holdout
@@ -164,8 +169,13 @@ def tune_encoder(examples, traffic, progress, deadline):
 
 def _tuner(prompts, triplets, progress, deadline):
     steps = settings.SECONDMIND_FINETUNE_MAX_STEPS or None
-    return EncoderTuner(prompts, triplets, max_steps=steps, deadline=deadline,
-                        progress=lambda fraction, epoch: progress(fraction, f"epoch {epoch}"))
+    return EncoderTuner(
+        prompts,
+        triplets,
+        max_steps=steps,
+        deadline=deadline,
+        progress=lambda fraction, epoch: progress(fraction, f"epoch {epoch}"),
+    )
 
 
 def tuned_folds(merged_human, auto, traffic, progress, deadline):
@@ -183,8 +193,9 @@ def tuned_folds(merged_human, auto, traffic, progress, deadline):
         auto_vectors = encoder.embed([e.prompt for e in auto])
         learning = learning_options(traffic.vectors_by(encoder))
         kept_triplets = [t for t, k in zip(human_triplets, kept) if k]
-        heads = Trainer(np.concatenate([vectors[kept], auto_vectors]), kept_triplets + [e.triplet for e in auto],
-                        **learning).train()
+        heads = Trainer(
+            np.concatenate([vectors[kept], auto_vectors]), kept_triplets + [e.triplet for e in auto], **learning
+        ).train()
         done.append(encoder.name)
         return heads, vectors
 
@@ -202,11 +213,17 @@ def certify(fitted, merged, traffic, progress, deadline):
         fit_fold = tuned_folds(human, auto, traffic, progress, deadline)
         scope = matching_scope(held_out_similarity(matrix(human), FOLDS), scope)  # the cache holds stock vectors
     return calibrate(
-        fitted.blind, (encoded.of(merged.holdout), [e.triplet for e in merged.holdout]),
-        (encoded.of(human), [e.triplet for e in human]), (encoded.of(auto), [e.triplet for e in auto]),
-        settings.SECONDMIND_AUTO_PRECISION_TARGET, settings.SECONDMIND_CERTIFY_STEP,
-        scope, settings.SECONDMIND_CERTIFY_CONFIDENCE,
-        folds=FOLDS, learning=fitted.learning, fit_fold=fit_fold,
+        fitted.blind,
+        (encoded.of(merged.holdout), [e.triplet for e in merged.holdout]),
+        (encoded.of(human), [e.triplet for e in human]),
+        (encoded.of(auto), [e.triplet for e in auto]),
+        settings.SECONDMIND_AUTO_PRECISION_TARGET,
+        settings.SECONDMIND_CERTIFY_STEP,
+        scope,
+        settings.SECONDMIND_CERTIFY_CONFIDENCE,
+        folds=FOLDS,
+        learning=fitted.learning,
+        fit_fold=fit_fold,
     )
 
 
@@ -243,11 +260,18 @@ def train_and_decide(run, progress):
     tuned = None
     if tuning:
         # the fine-tuning gets half the time budget, the gate's fold encoders the rest
-        encoder = tune_encoder(merged.train, traffic, stages("fine-tuning the encoder"),
-                               time.monotonic() + 30 * settings.SECONDMIND_FINETUNE_MINUTES)
+        encoder = tune_encoder(
+            merged.train,
+            traffic,
+            stages("fine-tuning the encoder"),
+            time.monotonic() + 30 * settings.SECONDMIND_FINETUNE_MINUTES,
+        )
         tuned = fit(merged, encode(encoder, examples, traffic), stages("training the heads"))
-    stock = None if mode == "finetune" else fit(merged, encode(stock_encoder(), examples, traffic),
-                                                  stages("training the stock heads"))
+    stock = (
+        None
+        if mode == "finetune"
+        else fit(merged, encode(stock_encoder(), examples, traffic), stages("training the stock heads"))
+    )
     fitted, encoder_note = (tuned, "fine-tuned encoder") if stock is None else choose(stock, tuned)
     train_seconds = time.monotonic() - started
     gate = certify(fitted, merged, traffic, stages("certifying the gate"), deadline)
@@ -257,17 +281,31 @@ def train_and_decide(run, progress):
     active_metrics, saved = judge_active(active, merged.holdout)
     promote, reason = decide(fitted.holdout_metrics, active_metrics, saved(fitted.blind, holdout) if active else None)
     progress("registering", 97)
-    summary = {**merged.summary, "batch": fitted.batch_note, "train_seconds": round(train_seconds, 2),
-               "trained_on": len(fitted.trained_on), "trained_blind_on": len(fitted.blind_trained_on),
-               "self_training": _self_training_summary(fitted.learning),
-               "neighbour_weight": fitted.learning["neighbour_weight"], "encoder": encoder_note,
-               "near_duplicates": {"pairs": pairs, "most_similar": shown}}
+    summary = {
+        **merged.summary,
+        "batch": fitted.batch_note,
+        "train_seconds": round(train_seconds, 2),
+        "trained_on": len(fitted.trained_on),
+        "trained_blind_on": len(fitted.blind_trained_on),
+        "self_training": _self_training_summary(fitted.learning),
+        "neighbour_weight": fitted.learning["neighbour_weight"],
+        "encoder": encoder_note,
+        "near_duplicates": {"pairs": pairs, "most_similar": shown},
+    }
     return Candidate(
         files=store(fitted.heads, fitted.blind if merged.holdout else None, fitted.encoded.encoder),
-        trained_on=fitted.trained_on, evaluated_on=merged.holdout, promote=promote, decision=reason,
-        summary=summary, challenged=active.pk if active else None,
-        metrics={"holdout": fitted.holdout_metrics, "active_holdout": active_metrics,
-                 "challenged": active.number if active else None, "gate": gate},
+        trained_on=fitted.trained_on,
+        evaluated_on=merged.holdout,
+        promote=promote,
+        decision=reason,
+        summary=summary,
+        challenged=active.pk if active else None,
+        metrics={
+            "holdout": fitted.holdout_metrics,
+            "active_holdout": active_metrics,
+            "challenged": active.number if active else None,
+            "gate": gate,
+        },
     )
 
 
@@ -291,9 +329,16 @@ class Stages:
 
     def __init__(self, progress, tuning):
         self.progress = progress
-        self.bounds = ({"fine-tuning the encoder": (3, 45), "training the heads": (45, 52),
-                        "training the stock heads": (52, 58), "certifying the gate": (58, 95)} if tuning else
-                       {"training the stock heads": (3, 60), "certifying the gate": (60, 95)})
+        self.bounds = (
+            {
+                "fine-tuning the encoder": (3, 45),
+                "training the heads": (45, 52),
+                "training the stock heads": (52, 58),
+                "certifying the gate": (58, 95),
+            }
+            if tuning
+            else {"training the stock heads": (3, 60), "certifying the gate": (60, 95)}
+        )
 
     def __call__(self, name):
         start, end = self.bounds[name]
@@ -313,8 +358,12 @@ class StageProgress:
         self.progress(label[:40], self.start + (self.end - self.start) * fraction)
 
     def span(self, start, end):
-        return StageProgress(self.progress, self.name, self.start + (self.end - self.start) * start,
-                             self.start + (self.end - self.start) * end)
+        return StageProgress(
+            self.progress,
+            self.name,
+            self.start + (self.end - self.start) * start,
+            self.start + (self.end - self.start) * end,
+        )
 
 
 @dataclass
@@ -373,7 +422,12 @@ def execute(run, report=None):
         log.info("started (%s)", run.trigger)
         try:
             with Heartbeat(run.pk):
-                if not run.force and active_version() is not None and new_examples_count() == 0 and not new_traffic_count()[0]:
+                if (
+                    not run.force
+                    and active_version() is not None
+                    and new_examples_count() == 0
+                    and not new_traffic_count()[0]
+                ):
                     _close(run, TrainingRun.Status.SKIPPED, decision="Nothing new since the last training.")
                 else:
                     progress = Progress(run, report)

@@ -55,10 +55,15 @@ def decide(candidate, active, saved=None):
     if candidate["exact"] < active["exact"]:
         return False, f"Not promoted: lower exact-triplet accuracy ({scores})."
     if not np.any(saved):
-        return False, f"Not promoted: it gives every holdout example the same probability as the active model ({scores})."
+        return (
+            False,
+            f"Not promoted: it gives every holdout example the same probability as the active model ({scores}).",
+        )
     if confidence < needed:
-        return False, (f"Not promoted: not clearly better than the active model, {confidence:.0%} sure "
-                       f"where {needed:.0%} is needed ({scores}).")
+        return False, (
+            f"Not promoted: not clearly better than the active model, {confidence:.0%} sure "
+            f"where {needed:.0%} is needed ({scores})."
+        )
     return True, f"Promoted: better on the holdout, {confidence:.0%} sure ({scores})."
 
 

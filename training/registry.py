@@ -15,7 +15,6 @@ from .encoder import Encoder, stock_encoder
 from .heads import TripletHeads
 from .models import HUMAN_SOURCES, Example, ModelVersion
 
-
 log = logging.getLogger(__name__)
 
 
@@ -54,8 +53,10 @@ def store(heads, blind, encoder):
     return StoredFiles(
         _store(heads.to_bytes(), "heads", "pth"),
         _store(blind.to_bytes(), "heads", "pth") if blind is not None else ("", ""),
-        heads.labels, encoder.name,
-        _store(weights, "encoder", "safetensors") if weights else ("", ""), len(weights),
+        heads.labels,
+        encoder.name,
+        _store(weights, "encoder", "safetensors") if weights else ("", ""),
+        len(weights),
     )
 
 
@@ -149,10 +150,13 @@ def load_encoder(version):
 
 def human_reference(version):
     """The vectors of the human-labelled examples a version knows: the gate's measure of scope."""
-    return matrix(list(
-        Example.objects.filter(Q(trained_into=version) | Q(evaluated_in=version), source__in=HUMAN_SOURCES)
-        .distinct().order_by("pk")
-    ))
+    return matrix(
+        list(
+            Example.objects.filter(Q(trained_into=version) | Q(evaluated_in=version), source__in=HUMAN_SOURCES)
+            .distinct()
+            .order_by("pk")
+        )
+    )
 
 
 def activate(version):

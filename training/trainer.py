@@ -31,8 +31,18 @@ def sure_guesses(heads, vectors, confidence):
 
 
 class Trainer:
-    def __init__(self, embeddings, triplets, steps=300, batch_size=1024, seed=0, progress=None,
-                 traffic=NO_TRAFFIC_VECTORS, traffic_confidence=0.8, neighbour_weight=0.0):
+    def __init__(
+        self,
+        embeddings,
+        triplets,
+        steps=300,
+        batch_size=1024,
+        seed=0,
+        progress=None,
+        traffic=NO_TRAFFIC_VECTORS,
+        traffic_confidence=0.8,
+        neighbour_weight=0.0,
+    ):
         """`progress(fraction)` is called while training, if given.
 
         `traffic`: vectors of prompts nobody labelled. With some, the heads are trained twice, the
@@ -94,7 +104,4 @@ class Trainer:
 def label_indices(labels, triplets):
     """Per head, each example's label index, or UNLABELLED where it leaves the head blank."""
     index = {head: {label: i for i, label in enumerate(labels[head])} for head in HEADS}
-    return {
-        head: torch.tensor([index[head].get(t[head], UNLABELLED) for t in triplets])
-        for head in HEADS
-    }
+    return {head: torch.tensor([index[head].get(t[head], UNLABELLED) for t in triplets]) for head in HEADS}

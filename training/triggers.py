@@ -79,4 +79,3 @@ def _enqueue_unless_busy(trigger):
         return enqueue(trigger)
     except TrainingBusy:
         return None
-

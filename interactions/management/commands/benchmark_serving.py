@@ -24,15 +24,25 @@ PAGE_VIEWS = 10
 
 
 class Command(BaseCommand):
-    help = ("Print what serving costs as the human-labelled data grows: the classify API's latency, the review "
-            "page's, and a web process's memory, each size in a temporary database of its own.")
+    help = (
+        "Print what serving costs as the human-labelled data grows: the classify API's latency, the review "
+        "page's, and a web process's memory, each size in a temporary database of its own."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000],
-                            help="human-labelled examples the active model knows")
+        parser.add_argument(
+            "--sizes",
+            type=int,
+            nargs="+",
+            default=[1000, 10000, 50000],
+            help="human-labelled examples the active model knows",
+        )
         parser.add_argument("--requests", type=int, default=200, help="classify calls per size")
-        parser.add_argument("--data", default=str(settings.BASE_DIR.parent / "shared" / "datasets" / "hwu64" / "train.jsonl"),
-                            help="a JSONL file of triplets (default: HWU64 train)")
+        parser.add_argument(
+            "--data",
+            default=str(settings.BASE_DIR.parent / "shared" / "datasets" / "hwu64" / "train.jsonl"),
+            help="a JSONL file of triplets (default: HWU64 train)",
+        )
         parser.add_argument("--stage", choices=["prepare", "serve"], help=argparse.SUPPRESS)
         parser.add_argument("--workdir", help=argparse.SUPPRESS)
 
@@ -59,22 +69,31 @@ class Command(BaseCommand):
         write_examples(size_dir, records, vectors, size)
         self.stderr.write(f"{size:,} examples: training a model, then serving {requests} prompts...")
         for stage in ("prepare", "serve"):
-            child = isolated.start(["benchmark_serving", "--stage", stage, "--workdir", str(size_dir),
-                                    "--requests", str(requests)], size_dir / "data", LOG_LEVEL="WARNING",
-                                   SECONDMIND_ENCODER="stock")  # a fine-tuned encoder serves at the same cost
+            child = isolated.start(
+                ["benchmark_serving", "--stage", stage, "--workdir", str(size_dir), "--requests", str(requests)],
+                size_dir / "data",
+                LOG_LEVEL="WARNING",
+                SECONDMIND_ENCODER="stock",
+            )  # a fine-tuned encoder serves at the same cost
             if child.wait() != 0:
                 raise CommandError(f"The {stage} stage for {size} examples failed (exit {child.returncode}).")
         return {"size": size, **json.loads((size_dir / "serve.json").read_text())}
 
     def print_table(self, rows, requests):
-        self.stdout.write("\n| human-labelled examples | first classify (ms) | classify p50 (ms) | classify p95 (ms) "
-                          "| review page p50 (ms) | web process memory (MB) |")
+        self.stdout.write(
+            "\n| human-labelled examples | first classify (ms) | classify p50 (ms) | classify p95 (ms) "
+            "| review page p50 (ms) | web process memory (MB) |"
+        )
         self.stdout.write("|---:|---:|---:|---:|---:|---:|")
         for row in rows:
-            self.stdout.write(f"| {row['size']:,} | {row['first_ms']:.0f} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} "
-                              f"| {row['review_ms']:.0f} | {row['rss_mb']:.0f} |")
-        self.stdout.write(f"\n{requests} classify calls per size through the API, one at a time; the first call of a "
-                          "fresh process loads the model. Memory: the serving process's resident set at the end.")
+            self.stdout.write(
+                f"| {row['size']:,} | {row['first_ms']:.0f} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} "
+                f"| {row['review_ms']:.0f} | {row['rss_mb']:.0f} |"
+            )
+        self.stdout.write(
+            f"\n{requests} classify calls per size through the API, one at a time; the first call of a "
+            "fresh process loads the model. Memory: the serving process's resident set at the end."
+        )
 
 
 def write_examples(size_dir, records, vectors, size):
@@ -82,11 +101,14 @@ def write_examples(size_dir, records, vectors, size):
     (the same cost to serve as new prompts)."""
     rng = np.random.default_rng(0)
     rows = np.arange(size) % len(records)
-    noisy = vectors[rows] + np.where((np.arange(size) >= len(records))[:, None],
-                                     rng.normal(0, 0.01, (size, vectors.shape[1])), 0)
+    noisy = vectors[rows] + np.where(
+        (np.arange(size) >= len(records))[:, None], rng.normal(0, 0.01, (size, vectors.shape[1])), 0
+    )
     noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
-    examples = [{**records[i], "prompt": records[i]["prompt"] + (f" ({n // len(records)})" if n >= len(records) else "")}
-                for n, i in enumerate(rows)]
+    examples = [
+        {**records[i], "prompt": records[i]["prompt"] + (f" ({n // len(records)})" if n >= len(records) else "")}
+        for n, i in enumerate(rows)
+    ]
     (size_dir / "examples.json").write_text(json.dumps(examples))
     np.save(size_dir / "vectors.npy", noisy.astype(np.float32))
 
@@ -97,12 +119,22 @@ def prepare(size_dir):
     call_command("collectstatic", interactive=False, verbosity=0)  # the pages' assets, as `make run` builds them
     examples = json.loads((size_dir / "examples.json").read_text())
     vectors = np.load(size_dir / "vectors.npy")
-    Example.objects.bulk_create([
-        Example(prompt=e["prompt"], normalized_prompt=normalize_prompt(e["prompt"]), subject=e["subject"],
-                action=e["action"], category=e["category"], source=Source.LIVE, embedding=vector.tobytes(),
-                encoder=ENCODER_NAME)
-        for e, vector in zip(examples, vectors)
-    ], batch_size=2000)
+    Example.objects.bulk_create(
+        [
+            Example(
+                prompt=e["prompt"],
+                normalized_prompt=normalize_prompt(e["prompt"]),
+                subject=e["subject"],
+                action=e["action"],
+                category=e["category"],
+                source=Source.LIVE,
+                embedding=vector.tobytes(),
+                encoder=ENCODER_NAME,
+            )
+            for e, vector in zip(examples, vectors)
+        ],
+        batch_size=2000,
+    )
     run = execute(create_run(TrainingRun.Trigger.MANUAL, force=True))
     if run.status != TrainingRun.Status.SUCCEEDED:
         raise CommandError(f"Training failed: {run.error}")
@@ -130,11 +162,17 @@ def serve(size_dir, requests):
         started = time.perf_counter()
         page.get("/review/")
         views.append((time.perf_counter() - started) * 1000)
-    (size_dir / "serve.json").write_text(json.dumps({
-        "first_ms": times[0], "p50_ms": statistics.median(times[1:]),
-        "p95_ms": float(np.percentile(times[1:], 95)), "review_ms": statistics.median(views),
-        "rss_mb": resident_megabytes(),
-    }))
+    (size_dir / "serve.json").write_text(
+        json.dumps(
+            {
+                "first_ms": times[0],
+                "p50_ms": statistics.median(times[1:]),
+                "p95_ms": float(np.percentile(times[1:], 95)),
+                "review_ms": statistics.median(views),
+                "rss_mb": resident_megabytes(),
+            }
+        )
+    )
 
 
 def resident_megabytes():

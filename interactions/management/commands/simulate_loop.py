@@ -19,13 +19,19 @@ MODES = {
     # the product's loop as configured, and the same loop learning from people only: no auto-accept,
     # no self-training on the unlabelled traffic
     "loop": {},
-    "review_only": {"SECONDMIND_AUTO_ACCEPT": "false", "SECONDMIND_AUDIT_RATE": "0", "SECONDMIND_SELF_TRAINING": "false"},
+    "review_only": {
+        "SECONDMIND_AUTO_ACCEPT": "false",
+        "SECONDMIND_AUDIT_RATE": "0",
+        "SECONDMIND_SELF_TRAINING": "false",
+    },
 }
 
 
 class Command(BaseCommand):
-    help = ("Measure the learning loop on a labelled dataset (train streamed, test held back), against "
-            "seed-only, review-only and full-supervision baselines, each in an isolated temporary database.")
+    help = (
+        "Measure the learning loop on a labelled dataset (train streamed, test held back), against "
+        "seed-only, review-only and full-supervision baselines, each in an isolated temporary database."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--train", required=False)
@@ -33,21 +39,36 @@ class Command(BaseCommand):
         parser.add_argument("--seed-size", type=int, default=50)
         parser.add_argument("--review-budget", type=float, default=0.05)
         parser.add_argument("--chunk", type=int, default=500)
-        parser.add_argument("--retrain-threshold", type=int, default=None,
-                            help="new examples per retrain (default: the review budget of one chunk)")
+        parser.add_argument(
+            "--retrain-threshold",
+            type=int,
+            default=None,
+            help="new examples per retrain (default: the review budget of one chunk)",
+        )
         parser.add_argument("--limit", type=int, default=None, help="stream only the first N prompts")
         parser.add_argument("--random-seed", type=int, default=0)
-        parser.add_argument("--out-of-scope", help="a text file of prompts, one per line, from outside every intent "
-                            "of the train file: the final model and gate classify them, and the JSON's "
-                            "`out_of_scope` says how many were labelled without a person")
-        parser.add_argument("--out-of-scope-traffic", help="a text file of prompts, one per line, from outside every "
-                            "intent: mixed into the stream at random places, rejected by the reviewer who reaches "
-                            "them, and wrong if labelled without a person; `out_of_scope_traffic` counts them")
-        parser.add_argument("--encoder", choices=["stock", "finetune", "auto"], default="stock",
-                            help="SECONDMIND_ENCODER for every run of the loop, and the full-supervision baseline "
-                                 "(fine-tuned for finetune and auto)")
-        parser.add_argument("--retrain-traffic", type=int, default=None,
-                            help="SECONDMIND_RETRAIN_TRAFFIC (default: the setting's, 500)")
+        parser.add_argument(
+            "--out-of-scope",
+            help="a text file of prompts, one per line, from outside every intent "
+            "of the train file: the final model and gate classify them, and the JSON's "
+            "`out_of_scope` says how many were labelled without a person",
+        )
+        parser.add_argument(
+            "--out-of-scope-traffic",
+            help="a text file of prompts, one per line, from outside every "
+            "intent: mixed into the stream at random places, rejected by the reviewer who reaches "
+            "them, and wrong if labelled without a person; `out_of_scope_traffic` counts them",
+        )
+        parser.add_argument(
+            "--encoder",
+            choices=["stock", "finetune", "auto"],
+            default="stock",
+            help="SECONDMIND_ENCODER for every run of the loop, and the full-supervision baseline "
+            "(fine-tuned for finetune and auto)",
+        )
+        parser.add_argument(
+            "--retrain-traffic", type=int, default=None, help="SECONDMIND_RETRAIN_TRAFFIC (default: the setting's, 500)"
+        )
         parser.add_argument("--json", dest="json_out")
         parser.add_argument("--plot")
         parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
@@ -74,18 +95,42 @@ class Command(BaseCommand):
             return embed(texts)
 
         try:
-            plan = make_plan(options["train"], options["test"], options["seed_size"], options["review_budget"],
-                             options["chunk"], embed_once, options["random_seed"], options["out_of_scope"],
-                             options["out_of_scope_traffic"])
+            plan = make_plan(
+                options["train"],
+                options["test"],
+                options["seed_size"],
+                options["review_budget"],
+                options["chunk"],
+                embed_once,
+                options["random_seed"],
+                options["out_of_scope"],
+                options["out_of_scope_traffic"],
+            )
         except (OSError, ValueError) as error:
             raise CommandError(str(error)) from None
         if options["limit"]:
             plan.stream = plan.stream[: options["limit"]]
-        np.savez(work / "vectors.npz", train=plan.train_vectors, test=plan.test_vectors, outside=plan.outside_vectors,
-                 strays=plan.stray_vectors)
-        (work / "plan.json").write_text(json.dumps({
-            "train": plan.train, "test": plan.test, "seed": plan.seed, "stream": plan.stream,
-            "budget": plan.budget, "chunk": plan.chunk, "outside": plan.outside, "strays": plan.strays}))
+        np.savez(
+            work / "vectors.npz",
+            train=plan.train_vectors,
+            test=plan.test_vectors,
+            outside=plan.outside_vectors,
+            strays=plan.stray_vectors,
+        )
+        (work / "plan.json").write_text(
+            json.dumps(
+                {
+                    "train": plan.train,
+                    "test": plan.test,
+                    "seed": plan.seed,
+                    "stream": plan.stream,
+                    "budget": plan.budget,
+                    "chunk": plan.chunk,
+                    "outside": plan.outside,
+                    "strays": plan.strays,
+                }
+            )
+        )
         threshold = options["retrain_threshold"] or max(1, int(plan.budget * plan.chunk))
         env = {"SECONDMIND_ENCODER": options["encoder"]}
         if options["retrain_traffic"] is not None:
@@ -98,18 +143,34 @@ class Command(BaseCommand):
         runs = {mode: json.loads((work / f"{mode}.json").read_text()) for mode in MODES}
         loop = runs["loop"]
         return {
-            "settings": {"seed_size": options["seed_size"], "review_budget": plan.budget, "chunk": plan.chunk,
-                         "encoder": options["encoder"],
-                         "retrain_threshold": threshold, "streamed": len(plan.stream), "random_seed": options["random_seed"]},
+            "settings": {
+                "seed_size": options["seed_size"],
+                "review_budget": plan.budget,
+                "chunk": plan.chunk,
+                "encoder": options["encoder"],
+                "retrain_threshold": threshold,
+                "streamed": len(plan.stream),
+                "random_seed": options["random_seed"],
+            },
             **loop,
-            "baselines": {"seed_only": loop["steps"][0]["test"], "review_only": runs["review_only"]["final"], "full": full},
+            "baselines": {
+                "seed_only": loop["steps"][0]["test"],
+                "review_only": runs["review_only"]["final"],
+                "full": full,
+            },
             "review_only_steps": runs["review_only"]["steps"],
         }
 
     def spawn(self, mode, work, position, threshold, env):
-        return isolated.start(["simulate_loop", "--child", mode, "--workdir", str(work)], work / mode,
-                              SECONDMIND_RETRAIN_THRESHOLD=str(threshold), SECONDMIND_SIM_POSITION=str(position),
-                              LOG_LEVEL="WARNING", **env, **MODES[mode])
+        return isolated.start(
+            ["simulate_loop", "--child", mode, "--workdir", str(work)],
+            work / mode,
+            SECONDMIND_RETRAIN_THRESHOLD=str(threshold),
+            SECONDMIND_SIM_POSITION=str(position),
+            LOG_LEVEL="WARNING",
+            **env,
+            **MODES[mode],
+        )
 
     def run_child(self, mode, work):
         import random
@@ -123,9 +184,20 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0)
         saved = json.loads((work / "plan.json").read_text())
         vectors = np.load(work / "vectors.npz")
-        plan = Plan(saved["train"], saved["test"], vectors["train"], vectors["test"], saved["seed"],
-                    saved["stream"], saved["budget"], saved["chunk"], saved["outside"], vectors["outside"],
-                    saved["strays"], vectors["strays"])
+        plan = Plan(
+            saved["train"],
+            saved["test"],
+            vectors["train"],
+            vectors["test"],
+            saved["seed"],
+            saved["stream"],
+            saved["budget"],
+            saved["chunk"],
+            saved["outside"],
+            vectors["outside"],
+            saved["strays"],
+            vectors["strays"],
+        )
         position = int(os.environ.get("SECONDMIND_SIM_POSITION", "0"))
         with tqdm(total=len(plan.stream), desc=mode, position=position, file=sys.stderr, leave=True) as bar:
             result = LoopSimulation(plan, progress=bar.update).run()
@@ -133,23 +205,35 @@ class Command(BaseCommand):
 
     def print_table(self, result):
         def row(name, test, extra=""):
-            self.stdout.write(f"| {name} | {test['subject']:.3f} | {test['action']:.3f} | {test['category']:.3f} | {test['exact']:.3f} | {extra} |")
+            self.stdout.write(
+                f"| {name} | {test['subject']:.3f} | {test['action']:.3f} | {test['category']:.3f} "
+                f"| {test['exact']:.3f} | {extra} |"
+            )
 
-        self.stdout.write("\n| steps: prompts seen | human labels | auto-accepted (correct) | head auto-labels (correct) "
-                          "| active | promoted | exact on test |")
+        self.stdout.write(
+            "\n| steps: prompts seen | human labels | auto-accepted (correct) | head auto-labels (correct) "
+            "| active | promoted | exact on test |"
+        )
         self.stdout.write("|---:|---:|---:|---:|---:|:---:|---:|")
         for step in result["steps"]:
             labels = all_heads(step["auto_labels"])
-            self.stdout.write(f"| {step['prompts_seen']} | {step['human_labels']} | {step['auto_accepted']} ({step['auto_correct']}) "
-                              f"| {labels['labelled']} ({labels['correct']}) "
-                              f"| v{step['active_version']} | {'yes' if step['promoted'] else 'no'} | {step['test']['exact']:.3f} |")
+            self.stdout.write(
+                f"| {step['prompts_seen']} | {step['human_labels']} | {step['auto_accepted']} ({step['auto_correct']}) "
+                f"| {labels['labelled']} ({labels['correct']}) "
+                f"| v{step['active_version']} | {'yes' if step['promoted'] else 'no'} | {step['test']['exact']:.3f} |"
+            )
         self.stdout.write("\n| model | subject | action | category | exact | notes |")
         self.stdout.write("|---|---:|---:|---:|---:|---|")
         row("seed only", result["baselines"]["seed_only"])
         row("review only (same budget)", result["baselines"]["review_only"])
         precision = result["auto_precision"]
-        row("the loop", result["final"], f"{result['human_labels']} human labels, {result['auto_accepted']} auto-accepted, "
-            f"precision {precision:.3f}" if precision is not None else f"{result['human_labels']} human labels, none auto-accepted")
+        row(
+            "the loop",
+            result["final"],
+            f"{result['human_labels']} human labels, {result['auto_accepted']} auto-accepted, precision {precision:.3f}"
+            if precision is not None
+            else f"{result['human_labels']} human labels, none auto-accepted",
+        )
         row("full supervision", result["baselines"]["full"])
         self.stdout.write("\n| head | auto-labelled | correct | precision |")
         self.stdout.write("|---|---:|---:|---:|")
@@ -157,19 +241,25 @@ class Command(BaseCommand):
             precision = "—" if counts["precision"] is None else f"{counts['precision']:.3f}"
             self.stdout.write(f"| {head} | {counts['labelled']} | {counts['correct']} | {precision} |")
         if drop := result["largest_drop"]:
-            self.stdout.write(f"\nLargest drop: {drop['points']:.2f} points, v{drop['from_version']} to v{drop['to_version']}: "
-                              f"{drop['gained']} test prompts gained, {drop['lost']} lost "
-                              f"(sign test p = {drop['p_value']:.2f}).")
+            self.stdout.write(
+                f"\nLargest drop: {drop['points']:.2f} points, v{drop['from_version']} to v{drop['to_version']}: "
+                f"{drop['gained']} test prompts gained, {drop['lost']} lost "
+                f"(sign test p = {drop['p_value']:.2f})."
+            )
         else:
             self.stdout.write("\nNo promotion lowered the exact accuracy on test.")
         if strays := result["out_of_scope_traffic"]:
-            self.stdout.write(f"\nOut-of-scope traffic: {strays['prompts']} prompts in the stream, {strays['rejected']} "
-                              f"rejected by the reviewer, {strays['auto_accepted']} auto-accepted, "
-                              f"{strays['auto_labelled']} with a head labelled without a person.")
+            self.stdout.write(
+                f"\nOut-of-scope traffic: {strays['prompts']} prompts in the stream, {strays['rejected']} "
+                f"rejected by the reviewer, {strays['auto_accepted']} auto-accepted, "
+                f"{strays['auto_labelled']} with a head labelled without a person."
+            )
         if outside := result["out_of_scope"]:
             heads = ", ".join(f"{head} {n}" for head, n in outside["heads"].items())
-            self.stdout.write(f"\nOut of scope: {outside['prompts']} prompts, {outside['auto_accepted']} auto-accepted, "
-                              f"{outside['auto_labelled']} with a head labelled without a person ({heads}).")
+            self.stdout.write(
+                f"\nOut of scope: {outside['prompts']} prompts, {outside['auto_accepted']} auto-accepted, "
+                f"{outside['auto_labelled']} with a head labelled without a person ({heads})."
+            )
         accepted = [item for counts in (strays, outside) if counts for item in counts["labelled"] if item["accepted"]]
         for item in accepted:
             self.stdout.write(f"Auto-accepted out of scope: {item['prompt']!r} as {' / '.join(item[h] for h in HEADS)}")
@@ -185,14 +275,23 @@ def plot(result, path):
     end = result["settings"]["streamed"]
     for name, steps, style in (("review only", result["review_only_steps"], "-"), ("the loop", result["steps"], "--")):
         # held to the end of the stream, so the last model's score shows as a line, not a point
-        axes.step([s["prompts_seen"] for s in steps] + [end], [s["test"]["exact"] for s in steps + steps[-1:]],
-                  style, where="post", label=name, linewidth=2)
+        axes.step(
+            [s["prompts_seen"] for s in steps] + [end],
+            [s["test"]["exact"] for s in steps + steps[-1:]],
+            style,
+            where="post",
+            label=name,
+            linewidth=2,
+        )
     for name, key, style in (("seed only", "seed_only", ":"), ("full supervision", "full", "--")):
         axes.axhline(result["baselines"][key]["exact"], linestyle=style, color="gray", label=name)
     axes.set_xlabel("prompts streamed")
     axes.set_ylabel("exact-triplet accuracy on test")
     axes.set_ylim(0, 1)
     axes.legend()
-    axes.set_title(f"SecondMind loop, seed {result['settings']['seed_size']}, review budget {result['settings']['review_budget']:.0%}")
+    axes.set_title(
+        f"SecondMind loop, seed {result['settings']['seed_size']}, "
+        f"review budget {result['settings']['review_budget']:.0%}"
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=110)

@@ -1,5 +1,6 @@
 import json
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000])
-        parser.add_argument("--data", default=str(settings.BASE_DIR.parent / "shared" / "datasets" / "hwu64" / "train.jsonl"),
-                            help="a JSONL file of triplets (default: HWU64 train)")
+        parser.add_argument(
+            "--data",
+            default=str(settings.BASE_DIR.parent / "shared" / "datasets" / "hwu64" / "train.jsonl"),
+            help="a JSONL file of triplets (default: HWU64 train)",
+        )
 
     def handle(self, *args, sizes, data, **options):
         records = [json.loads(line) for line in Path(data).read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -26,12 +30,16 @@ class Command(BaseCommand):
         vectors = embed([r["prompt"] for r in records])
         embed_seconds = time.perf_counter() - started
         rng = np.random.default_rng(0)
-        self.stdout.write(f"embedding {len(records)} new prompts: {embed_seconds:.1f} s "
-                          f"({len(records) / embed_seconds:.0f} prompts/s)\n")
+        self.stdout.write(
+            f"embedding {len(records)} new prompts: {embed_seconds:.1f} s "
+            f"({len(records) / embed_seconds:.0f} prompts/s)\n"
+        )
         traffic = noisy(vectors, rng.integers(len(records), size=settings.SECONDMIND_SELF_TRAINING_PROMPTS), rng)
         learning = {"traffic": traffic, "neighbour_weight": settings.SECONDMIND_NEIGHBOUR_WEIGHT}
-        self.stdout.write(f"| examples | train the heads (s) | as a run trains them: with {len(traffic):,} prompts "
-                          "of traffic to self-train on and the neighbour vote (s) | evaluate 20% (s) |")
+        self.stdout.write(
+            f"| examples | train the heads (s) | as a run trains them: with {len(traffic):,} prompts "
+            "of traffic to self-train on and the neighbour vote (s) | evaluate 20% (s) |"
+        )
         self.stdout.write("|---:|---:|---:|---:|")
         for size in sizes:
             rows = rng.integers(len(records), size=size)
@@ -39,7 +47,7 @@ class Command(BaseCommand):
             cut = int(size * 0.8)
             _, train_seconds = timed(Trainer(x[:cut], triplets[:cut]).train)
             heads, run_seconds = timed(Trainer(x[:cut], triplets[:cut], **learning).train)
-            _, eval_seconds = timed(lambda: evaluate(heads, x[cut:], triplets[cut:]))
+            _, eval_seconds = timed(partial(evaluate, heads, x[cut:], triplets[cut:]))
             self.stdout.write(f"| {size:,} | {train_seconds:.2f} | {run_seconds:.2f} | {eval_seconds:.2f} |")
 
 

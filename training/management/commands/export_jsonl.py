@@ -9,7 +9,10 @@ from training.models import Source
 
 
 class Command(BaseCommand):
-    help = "Export one source as JSONL (base: intentions_base.jsonl, batch: batch_dataset.jsonl, live: live_dataset.jsonl)."
+    help = (
+        "Export one source as JSONL "
+        "(base: intentions_base.jsonl, batch: batch_dataset.jsonl, live: live_dataset.jsonl)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--source", required=True, choices=Source.values)

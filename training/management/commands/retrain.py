@@ -30,6 +30,7 @@ class Command(BaseCommand):
 
     def _run_with_bar(self, run):
         with tqdm(total=100, unit="%", file=self.stderr._out, bar_format="{desc:<40} {bar} {n:3.0f}%") as bar:
+
             def report(stage, percent):
                 bar.n = percent
                 bar.set_description_str(stage)  # one refresh, so the stage and its percent show together
