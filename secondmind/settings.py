@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_q",
     "axes",
+    "ninja",  # Swagger UI from our own static files, so the API docs work offline
     "training",
     "interactions",
     "secondmind",

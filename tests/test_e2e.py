@@ -157,3 +157,20 @@ def test_screenshots_of_each_page(page, staff, trained, review_everything, tmp_p
         page.wait_for_load_state("networkidle")
         page.screenshot(path=screenshots / f"{name}.png", full_page=True)
         assert (screenshots / f"{name}.png").stat().st_size > 10000
+
+
+def test_the_api_docs_render_with_the_network_blocked(page, reviewer, live_server):
+    log_in(page, "riley", "riley-password-1")
+    outside = []
+
+    def only_this_server(route):
+        if route.request.url.startswith(live_server.url):
+            return route.continue_()
+        outside.append(route.request.url)
+        return route.abort()
+
+    page.route("**/*", only_this_server)
+    page.goto("/api/v1/docs")
+    assert "SecondMind API" in page.locator(".swagger-ui .info .title").inner_text()
+    assert page.get_by_text("/api/v1/classify", exact=True).first.is_visible()
+    assert outside == []
