@@ -10,16 +10,37 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def env(name, default, parse, allowed):
+    """os.environ[name] (or `default`) parsed; a value that does not parse stops the start-up, saying why."""
+    raw = os.environ.get(name, default)
+    try:
+        return parse(raw.strip())
+    except (KeyError, ValueError):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not valid: use {allowed}.") from None
+
+
 def envbool(name, default):
-    return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
+    return env(name, default, lambda raw: BOOLEANS[raw.lower()], "true/false, yes/no, on/off or 1/0")
 
 
 def envint(name, default):
-    return int(os.environ.get(name, default))
+    return env(name, default, int, "a whole number")
 
 
 def envfloat(name, default):
-    return float(os.environ.get(name, default))
+    return env(name, default, float, "a number")
+
+
+def envchoice(name, default, choices):
+    def one_of(raw):
+        if raw not in choices:
+            raise ValueError(raw)
+        return raw
+
+    return env(name, default, one_of, " or ".join(choices))
 
 
 DATA_DIR = Path(os.environ.get("SECONDMIND_DATA_DIR", BASE_DIR / "data")).resolve()
@@ -194,7 +215,7 @@ SECONDMIND_AUTO_ACCEPT = envbool("SECONDMIND_AUTO_ACCEPT", "true")
 # "certified": auto-accept only where a rule's precision was certified on human-labelled data (see
 # training/calibration.py); "fixed": every head at or above SECONDMIND_ACCEPT_THRESHOLD, the original
 # design's rule, which DESIGN.md measured to poison the model. Kept to compare against.
-SECONDMIND_AUTO_ACCEPT_RULE = os.environ.get("SECONDMIND_AUTO_ACCEPT_RULE", "certified")
+SECONDMIND_AUTO_ACCEPT_RULE = envchoice("SECONDMIND_AUTO_ACCEPT_RULE", "certified", ("certified", "fixed"))
 SECONDMIND_ACCEPT_THRESHOLD = envfloat("SECONDMIND_ACCEPT_THRESHOLD", "0.9")
 # The precision an auto-accept rule must reach (one-sided 95% lower bound) over enough examples.
 SECONDMIND_AUTO_PRECISION_TARGET = envfloat("SECONDMIND_AUTO_PRECISION_TARGET", "0.95")
@@ -208,7 +229,6 @@ SECONDMIND_GATE_SCOPE_SIMILARITY = envfloat("SECONDMIND_GATE_SCOPE_SIMILARITY", 
 
 # Training.
 SECONDMIND_HOLDOUT_FRACTION = envfloat("SECONDMIND_HOLDOUT_FRACTION", "0.2")
-SECONDMIND_TRAIN_EPOCHS = envint("SECONDMIND_TRAIN_EPOCHS", "300")
 SECONDMIND_RETRAIN_THRESHOLD = envint("SECONDMIND_RETRAIN_THRESHOLD", "100")
 SECONDMIND_RETRAIN_CRON = os.environ.get("SECONDMIND_RETRAIN_CRON", "0 3 * * 0")
 SECONDMIND_NEAR_DUPLICATE_SIMILARITY = envfloat("SECONDMIND_NEAR_DUPLICATE_SIMILARITY", "0.95")
@@ -230,9 +250,7 @@ SECONDMIND_TRAFFIC_COUNT = "interactions.traffic.traffic_since"
 SECONDMIND_RETRAIN_TRAFFIC = envint("SECONDMIND_RETRAIN_TRAFFIC", "500")
 # The encoder a run trains: "stock" (all-MiniLM-L6-v2, frozen), "finetune" (a copy fine-tuned by every
 # run) or "auto" (both; the fine-tuned one is kept when its blind heads do better on the holdout).
-SECONDMIND_ENCODER = os.environ.get("SECONDMIND_ENCODER", "auto")
-if SECONDMIND_ENCODER not in ("stock", "finetune", "auto"):
-    raise ImproperlyConfigured(f"SECONDMIND_ENCODER={SECONDMIND_ENCODER!r}: use stock, finetune or auto.")
+SECONDMIND_ENCODER = envchoice("SECONDMIND_ENCODER", "auto", ("stock", "finetune", "auto"))
 # The time budget of a run's fine-tuning, its fold encoders included (each stops at its share).
 SECONDMIND_FINETUNE_MINUTES = envfloat("SECONDMIND_FINETUNE_MINUTES", "10")
 # A cap on the steps of each fine-tuning (0: none): for tests and quick trials.
@@ -246,4 +264,4 @@ SECONDMIND_MIN_HOLDOUT = envint("SECONDMIND_MIN_HOLDOUT", "10")
 # Share of auto-accepted interactions also sent to the review queue as "audit" items.
 SECONDMIND_AUDIT_RATE = envfloat("SECONDMIND_AUDIT_RATE", "0.02")
 # The order of the review queue: "least_confident" or "random" (see the README's loop measurements).
-SECONDMIND_REVIEW_ORDER = os.environ.get("SECONDMIND_REVIEW_ORDER", "random")
+SECONDMIND_REVIEW_ORDER = envchoice("SECONDMIND_REVIEW_ORDER", "random", ("random", "least_confident"))
