@@ -75,7 +75,7 @@ def judge(prompt, prediction, rejected_similarity=None):
     return verdict
 
 
-def certified_heads(prediction, gate):
+def sure_heads(prediction, gate):
     """The heads sure enough, each by its own certificate, to be labelled without a person."""
     certificates = gate.get("heads") or {}
     return tuple(
@@ -115,7 +115,7 @@ def certified_verdict(prediction, used, rejected_similarity=None):
         return GateVerdict(Verdict.ACCEPTED, ["certified"], used, HEADS)
     else:
         reasons = ["certified_but_paused"]
-    sure = certified_heads(prediction, gate)
+    sure = sure_heads(prediction, gate)
     labelled = tuple(head for head in sure if head not in paused)
     reasons += [f"auto_labelled_{head}" for head in labelled] + [f"paused_{head}" for head in sure if head in paused]
     return GateVerdict(Verdict.REVIEW, reasons, used, labelled)

@@ -75,7 +75,7 @@ def learning_curve():
     return points
 
 
-def certified_heads(model):
+def labelling_heads(model):
     """[(head, certified share)] for the heads the active version labels on their own (not paused)."""
     certificates = (model.metrics.get("gate") or {}).get("heads") or {} if model else {}
     return [
@@ -102,7 +102,7 @@ def summary():
         "queue_length": queue().count(),
         "model": model,
         "damaged_versions": ModelVersion.objects.exclude(files_problem="").exclude(status=ModelVersion.Status.REJECTED),
-        "certified_heads": certified_heads(model),
+        "labelling_heads": labelling_heads(model),
         "run": training_status(),
         "new_examples": new_examples_count(),
         "threshold": settings.SECONDMIND_RETRAIN_THRESHOLD,

@@ -22,7 +22,7 @@ from .liveness import Heartbeat, RunAbandoned, beat, fail, this_worker
 from .locks import retrying_when_locked
 from .logs import run_logging
 from .models import HEADS, HUMAN_SOURCES, Example, TrainingRun
-from .promotion import decide
+from .promotion import should_promote
 from .registry import activate, active_version, load_encoder, load_heads, register, store
 from .trainer import NO_TRAFFIC_VECTORS, Trainer, sure_guesses
 from .triggers import new_examples_count, new_traffic_count
@@ -239,7 +239,7 @@ def choose(stock, tuned):
     return stock, "stock encoder: the fine-tuned one was no better on the holdout"
 
 
-def train_and_decide(run, progress):
+def train_candidate(run, progress):
     """The body of a run: prepare -> tune -> fit -> certify -> judge. Returns the Candidate, with the
     promotion decided but not yet recorded."""
     progress("preparing", 1)
@@ -279,7 +279,9 @@ def train_and_decide(run, progress):
     holdout = (fitted.encoded.of(merged.holdout), [e.triplet for e in merged.holdout])
     active = active_version()
     active_metrics, saved = judge_active(active, merged.holdout)
-    promote, reason = decide(fitted.holdout_metrics, active_metrics, saved(fitted.blind, holdout) if active else None)
+    promote, reason = should_promote(
+        fitted.holdout_metrics, active_metrics, saved(fitted.blind, holdout) if active else None
+    )
     progress("registering", 97)
     summary = {
         **merged.summary,
@@ -431,7 +433,7 @@ def execute(run, report=None):
                     _close(run, TrainingRun.Status.SKIPPED, decision="Nothing new since the last training.")
                 else:
                     progress = Progress(run, report)
-                    candidate = train_and_decide(run, progress)
+                    candidate = train_candidate(run, progress)
                     retrying_when_locked(lambda: conclude(run, candidate))
                     progress.report("done", 100)
                     log.info("trained v%s: %s", run.version.number, run.decision)

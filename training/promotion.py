@@ -24,7 +24,7 @@ def confidence_better(saved):
     return NormalDist().cdf(saved.mean() / spread)
 
 
-def decide(candidate, active, saved=None):
+def should_promote(candidate, active, saved=None):
     """(promote, reason) from the two models' metrics on the same holdout and `saved`, the log-loss the
     candidate saves over the active model on each holdout example.
 

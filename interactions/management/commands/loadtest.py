@@ -243,10 +243,20 @@ class Faults:
         )
 
     def queue_retrain(self):
-        self.server.manage("retrain", "--force")
+        """The run `retrain --force` queued, or the open one it was refused for (the traffic trigger fires
+        every few hundred prompts under this load)."""
+        try:
+            self.server.manage("retrain", "--force")
+            how = "retrain queued"
+        except subprocess.CalledProcessError as refused:
+            how = f"retrain refused ({refused.stderr.strip().splitlines()[-1]}), so following"
         with self.server.database() as db:
-            run_id = db.execute("select max(id) from training_trainingrun").fetchone()[0]
-        self.note(f"retrain queued: run #{run_id}")
+            run_id, trigger = db.execute(
+                "select id, trigger from training_trainingrun where status in ('queued', 'running') order by id"
+            ).fetchone() or (None, None)
+        if run_id is None:
+            raise CommandError(f"No training run is open after {how}.")
+        self.note(f"{how}: run #{run_id} ({trigger})")
         return run_id
 
     def promote_the_other_version(self):

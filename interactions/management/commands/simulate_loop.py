@@ -212,14 +212,15 @@ class Command(BaseCommand):
 
         self.stdout.write(
             "\n| steps: prompts seen | human labels | auto-accepted (correct) | head auto-labels (correct) "
-            "| active | promoted | exact on test |"
+            "| trained on | run (s) | encoder | active | promoted | exact on test |"
         )
-        self.stdout.write("|---:|---:|---:|---:|---:|:---:|---:|")
+        self.stdout.write("|---:|---:|---:|---:|---:|---:|---|---:|:---:|---:|")
         for step in result["steps"]:
             labels = all_heads(step["auto_labels"])
             self.stdout.write(
                 f"| {step['prompts_seen']} | {step['human_labels']} | {step['auto_accepted']} ({step['auto_correct']}) "
                 f"| {labels['labelled']} ({labels['correct']}) "
+                f"| {step['trained_on']} | {step['run_seconds']:.0f} | {step['encoder'][:18]} "
                 f"| v{step['active_version']} | {'yes' if step['promoted'] else 'no'} | {step['test']['exact']:.3f} |"
             )
         self.stdout.write("\n| model | subject | action | category | exact | notes |")
