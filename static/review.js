@@ -1,4 +1,5 @@
-// Keyboard review: j/k move between items, a approves, r rejects, o opens the override form.
+// Keyboard review: j/k move between items, a approves, r rejects, o opens the override form,
+// x selects the item for bulk approval and A (shift+a) approves the selection.
 (() => {
   let current = 0;
   const items = () => Array.from(document.querySelectorAll(".queue .item"));
@@ -16,12 +17,24 @@
     form.hidden = false;
     form.querySelector("input[name=subject]").focus();
   };
+  const toggleSelected = (item) => {
+    const box = item && item.querySelector("input[name=selected]");
+    if (box) box.checked = !box.checked;
+  };
+  const approveSelected = () => {
+    const bulk = document.getElementById("bulk");
+    if (bulk && document.querySelector("input[name=selected][form=bulk]:checked")) bulk.requestSubmit();
+  };
   document.addEventListener("click", (event) => {
+    const item = event.target.closest(".queue .item");
+    if (item) current = items().indexOf(item);
     const toggle = event.target.closest(".override-toggle");
     if (toggle) openOverride(toggle.closest(".item"));
   });
   document.addEventListener("keydown", (event) => {
-    if (event.target.closest("input, textarea, select") || event.ctrlKey || event.metaKey || event.altKey) return;
+    // A checkbox keeps focus after a click; only fields that take text own the keys.
+    const typing = event.target.closest("input:not([type=checkbox]), textarea, select");
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
     const item = items()[current];
     const press = (selector) => item && item.querySelector(selector) && item.querySelector(selector).click();
     switch (event.key) {
@@ -30,14 +43,26 @@
       case "a": press("button.approve"); break;
       case "r": press("button.reject"); break;
       case "o": if (item) { event.preventDefault(); openOverride(item); } break;
+      case "x": case " ": event.preventDefault(); toggleSelected(item); break;
+      case "A": approveSelected(); break;
       default: return;
     }
   });
-  // After a decision replaces an item, move on to the next undecided one.
-  document.addEventListener("htmx:afterSwap", () => {
+  // A decided item or a conflict says so in place of the card: show the 409 and 400 answers too.
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    if ([400, 409].includes(event.detail.xhr.status)) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  // htmx:load fires on the swapped-in card (the replaced one is detached, so its events never reach
+  // the document): move on to the next undecided item.
+  document.addEventListener("htmx:load", (event) => {
+    if (!event.target.matches(".queue .item.decided")) return;
     const list = items();
-    const next = list.findIndex((el, i) => i >= current && !el.classList.contains("decided"));
-    focus(next === -1 ? current : next);
+    const at = list.indexOf(event.target);
+    const next = list.findIndex((el, i) => i > at && !el.classList.contains("decided"));
+    focus(next === -1 ? at : next);
   });
   document.addEventListener("DOMContentLoaded", () => focus(0));
 })();

@@ -91,6 +91,69 @@ def test_a_reviewer_moves_with_j_and_k(page, reviewer, borderline):
     assert {borderline.pk, second.pk} == {int(first_id.split("-")[1]), int(second_id.split("-")[1])}
 
 
+ERRANDS = (
+    "Remind me to renew the passport next month",
+    "Find the notes from the design review",
+    "Book a table for four on Friday evening",
+    "What is the weather like in Lisbon tomorrow",
+    "Add oat milk and eggs to the shopping list",
+)
+
+
+def decided_count(page):
+    return page.locator(".queue .item.decided").count()
+
+
+def press_and_wait(page, key, decided):
+    page.keyboard.press(key)
+    page.wait_for_function(f"document.querySelectorAll('.queue .item.decided').length === {decided}")
+
+
+def test_a_reviewer_decides_item_after_item_with_the_keyboard_alone(page, reviewer, borderline):
+    items = [borderline, *(classify(prompt) for prompt in ERRANDS)]
+    log_in(page, "riley", "riley-password-1")
+    page.goto("/review/")
+    for decided, key in enumerate("aarara", start=1):
+        press_and_wait(page, key, decided)
+    decisions = [Review.objects.get(interaction=item).decision for item in items]
+    assert sorted(decisions) == ["approved"] * 4 + ["rejected"] * 2
+
+
+def test_keys_keep_working_after_a_click_on_a_checkbox(page, reviewer, borderline):
+    second = classify(ERRANDS[0])
+    log_in(page, "riley", "riley-password-1")
+    page.goto("/review/")
+    page.locator(".queue .item input[type=checkbox]").first.click()
+    page.keyboard.press("j")
+    press_and_wait(page, "r", 1)
+    assert Review.objects.filter(interaction__in=[borderline, second], decision="rejected").count() == 1
+
+
+def test_x_selects_items_and_shift_a_approves_the_selection(page, reviewer, borderline):
+    for prompt in ERRANDS[:2]:
+        classify(prompt)
+    log_in(page, "riley", "riley-password-1")
+    page.goto("/review/")
+    ids = [int(page.locator(".queue .item").nth(i).get_attribute("id").split("-")[1]) for i in range(3)]
+    for key in ("x", "j", "j", "x", "Shift+A"):
+        page.keyboard.press(key)
+    page.locator(".messages >> text=Approved 2 item(s)").wait_for()
+    approved = set(Review.objects.filter(decision="approved").values_list("interaction_id", flat=True))
+    assert approved == {ids[0], ids[2]}
+
+
+def test_a_second_reviewer_sees_who_decided_first(page, reviewer, staff, borderline):
+    from interactions.reviews import decide
+
+    log_in(page, "riley", "riley-password-1")
+    page.goto("/review/")
+    decide(borderline.pk, staff, "rejected")
+    page.keyboard.press("a")
+    page.locator(f"#item-{borderline.pk} .error").wait_for()
+    assert "sam rejected it" in page.locator(f"#item-{borderline.pk}").inner_text()
+    assert Review.objects.get(interaction=borderline).decision == "rejected"
+
+
 def test_an_override_of_one_head_with_a_new_label_is_in_the_live_export(page, reviewer, borderline):
     log_in(page, "riley", "riley-password-1")
     page.goto("/review/")
