@@ -43,7 +43,7 @@
       case "a": press("button.approve"); break;
       case "r": press("button.reject"); break;
       case "o": if (item) { event.preventDefault(); openOverride(item); } break;
-      case "x": case " ": event.preventDefault(); toggleSelected(item); break;
+      case "x": toggleSelected(item); break;
       case "A": approveSelected(); break;
       default: return;
     }

@@ -9,6 +9,7 @@ import pytest
 
 from interactions.classify import classify
 from interactions.models import Review
+from interactions.reviews import decide
 from training.models import ModelVersion
 
 CHROMIUM = "/usr/bin/chromium"
@@ -100,10 +101,6 @@ ERRANDS = (
 )
 
 
-def decided_count(page):
-    return page.locator(".queue .item.decided").count()
-
-
 def press_and_wait(page, key, decided):
     page.keyboard.press(key)
     page.wait_for_function(f"document.querySelectorAll('.queue .item.decided').length === {decided}")
@@ -143,8 +140,6 @@ def test_x_selects_items_and_shift_a_approves_the_selection(page, reviewer, bord
 
 
 def test_a_second_reviewer_sees_who_decided_first(page, reviewer, staff, borderline):
-    from interactions.reviews import decide
-
     log_in(page, "riley", "riley-password-1")
     page.goto("/review/")
     decide(borderline.pk, staff, "rejected")

@@ -18,6 +18,9 @@ STEP_FIELDS = {
     "auto_correct",
     "auto_labels",
     "active_version",
+    "encoder",
+    "run_seconds",
+    "trained_on",
     "promoted",
     "test",
 }

@@ -249,7 +249,8 @@ class Faults:
             self.server.manage("retrain", "--force")
             how = "retrain queued"
         except subprocess.CalledProcessError as refused:
-            how = f"retrain refused ({refused.stderr.strip().splitlines()[-1]}), so following"
+            why = (refused.stderr or "").strip().splitlines()[-1:]
+            how = f"retrain refused ({''.join(why)}), so following"
         with self.server.database() as db:
             run_id, trigger = db.execute(
                 "select id, trigger from training_trainingrun where status in ('queued', 'running') order by id"

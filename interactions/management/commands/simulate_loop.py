@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from interactions.simulation import LoopSimulation, Plan, all_heads, full_supervision, make_plan
 from secondmind import isolated
-from training.encoder import embed
+from training.encoder import ENCODER_NAME, embed
 from training.models import HEADS
 
 MODES = {
@@ -217,10 +217,11 @@ class Command(BaseCommand):
         self.stdout.write("|---:|---:|---:|---:|---:|---:|---|---:|:---:|---:|")
         for step in result["steps"]:
             labels = all_heads(step["auto_labels"])
+            encoder = "stock" if step["encoder"] == ENCODER_NAME else step["encoder"]
             self.stdout.write(
                 f"| {step['prompts_seen']} | {step['human_labels']} | {step['auto_accepted']} ({step['auto_correct']}) "
                 f"| {labels['labelled']} ({labels['correct']}) "
-                f"| {step['trained_on']} | {step['run_seconds']:.0f} | {step['encoder'][:18]} "
+                f"| {step['trained_on']} | {step['run_seconds']:.0f} | {encoder} "
                 f"| v{step['active_version']} | {'yes' if step['promoted'] else 'no'} | {step['test']['exact']:.3f} |"
             )
         self.stdout.write("\n| model | subject | action | category | exact | notes |")
