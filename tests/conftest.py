@@ -282,28 +282,42 @@ def test_database_url():
     return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@pytest.fixture
-def worker(transactional_db, media_root):
-    """A real `manage.py qcluster` process on the test database and the test's model directory."""
+def start_machine(command, media_root, data_dir):
+    """`command` in a process of its own as a separate machine would run it: sharing only the test
+    database, the broker and the model directory, with a data directory (and secret key) of its own;
+    its output goes to `output.log` there."""
+    data_dir.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
         "SECONDMIND_MEDIA_DIR": str(media_root),
+        "SECONDMIND_DATA_DIR": str(data_dir),
+        "SECRET_KEY": settings.SECRET_KEY,  # django-q2 signs tasks with it: every machine needs the same
         "HF_HUB_OFFLINE": "1",
         "SECONDMIND_ENCODER": "stock",
     }
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
+    return subprocess.Popen(
+        command,
         cwd=settings.BASE_DIR,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=(data_dir / "output.log").open("ab"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    yield process
+
+
+def stop_machine(process):
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+@pytest.fixture
+def worker(transactional_db, media_root, tmp_path):
+    """A real `manage.py qcluster` process on the test database and the test's model directory."""
+    process = start_machine([sys.executable, "manage.py", "qcluster"], media_root, tmp_path / "worker")
+    yield process
+    stop_machine(process)

@@ -24,3 +24,18 @@ def test_it_warns_when_the_promotion_confidence_disables_the_rule(settings, conf
     settings.SECONDMIND_PROMOTION_CONFIDENCE = confidence
     [warning] = warnings("secondmind.W002")
     assert effect in warning.msg
+
+
+def test_it_warns_when_machines_sharing_a_database_would_sign_tasks_with_their_own_generated_keys(settings, tmp_path):
+    settings.DATABASES = {"default": {**settings.DATABASES["default"], "ENGINE": "django.db.backends.postgresql"}}
+    settings.DATA_DIR = tmp_path
+    (tmp_path / "secret_key").write_text("generated-on-this-machine\n")
+    settings.SECRET_KEY = "generated-on-this-machine"
+    [warning] = warnings("secondmind.W003")
+    assert "Set the same SECRET_KEY" in warning.hint
+
+
+def test_a_secret_key_from_the_environment_is_not_warned_about(settings):
+    settings.DATABASES = {"default": {**settings.DATABASES["default"], "ENGINE": "django.db.backends.postgresql"}}
+    settings.SECRET_KEY = "shared-by-every-machine"
+    assert not warnings("secondmind.W003")

@@ -1,4 +1,5 @@
-"""Settings that would silently switch a safeguard off: the certified gate or the promotion rule."""
+"""Settings that would silently switch a safeguard off (the certified gate, the promotion rule) or stop
+the worker from taking trainings."""
 
 from django.conf import settings
 from django.core.checks import Warning, register
@@ -34,5 +35,22 @@ def promotion_confidence_is_a_probability_to_beat(app_configs, **kwargs):
             f"SECONDMIND_PROMOTION_CONFIDENCE={confidence} {effect}.",
             hint="Set it between 0.5 (any lower holdout log-loss) and 1; the default is 0.95.",
             id="secondmind.W002",
+        )
+    ]
+
+
+@register()
+def machines_sharing_a_database_share_the_secret_key(app_configs, **kwargs):
+    """django-q2 signs queued tasks with SECRET_KEY: a worker whose key differs drops them as badly signed."""
+    shared = settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
+    generated = settings.DATA_DIR / "secret_key"
+    if not shared or not generated.exists() or generated.read_text().strip() != settings.SECRET_KEY:
+        return []
+    return [
+        Warning(
+            f"SECRET_KEY was generated in this machine's data directory ({generated}) while the database is "
+            "shared: a worker on another machine, with another key, drops the trainings queued here.",
+            hint="Set the same SECRET_KEY in the environment of every web server and worker.",
+            id="secondmind.W003",
         )
     ]
