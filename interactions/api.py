@@ -10,14 +10,14 @@ from django.db import OperationalError
 from ninja import Field, Header, NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
 from ninja.security import HttpBearer
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
 from training.locks import RETRY_AFTER_SECONDS, is_lock_timeout
 from training.models import is_encodable, label_error
 from training.promotion import UnknownVersion, promote_by_hand, version_by_number
 from training.registry import ModelFileError, active_version
 
-from .classify import KeyReused, classify, classify_once
+from .classify import Item, KeyReused, classify, classify_many, classify_once
 from .models import ApiToken, Interaction, Verdict, hash_token
 from .rate_limits import over_the_limit
 from .reviews import may_label, record_feedback
@@ -40,7 +40,7 @@ class BearerToken(HttpBearer):
         if retry_after := over_the_limit(found.pk):
             raise RateLimited(retry_after)
         found.mark_used()
-        request.user = found.user
+        request.user, request.api_token_id = found.user, found.pk
         return found.user
 
 
@@ -86,7 +86,10 @@ def rate_limited(request, exc):
     limit = settings.SECONDMIND_API_RATE_LIMIT
     response = api.create_response(
         request,
-        {"detail": f"This token sent more than {limit} requests this minute; retry in {exc.retry_after} s."},
+        {
+            "detail": f"This token sent more than {limit} requests this minute (a batch counts each prompt); "
+            f"retry in {exc.retry_after} s."
+        },
         status=429,
     )
     response["Retry-After"] = str(exc.retry_after)
@@ -172,6 +175,34 @@ class ClassifyOut(Schema):
     verdict: Literal["accepted", "review", "rejected"]
     reasons: list[str]
     model_version: int | None
+
+
+MAX_BATCH = 256
+
+
+class BatchItemIn(ClassifyIn):
+    idempotency_key: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="As the single call's Idempotency-Key header, for this item: a retry answers with the "
+        "interaction stored the first time, and stores nothing.",
+    )
+
+
+class ClassifyBatchIn(Schema):
+    items: list[BatchItemIn] = Field(..., min_length=1, max_length=MAX_BATCH)
+
+    @model_validator(mode="after")
+    def keys_are_distinct(self):
+        keys = [item.idempotency_key for item in self.items if item.idempotency_key is not None]
+        if len(keys) != len(set(keys)):
+            raise ValueError("two items share an idempotency_key: give each item its own")
+        return self
+
+
+class ClassifyBatchOut(Schema):
+    results: list[ClassifyOut] = Field(..., description="One per item, in the order sent.")
 
 
 class TripletIn(Schema):
@@ -263,6 +294,28 @@ def classify_prompt(request, payload: ClassifyIn, idempotency_key: RetryKey = No
         raise HttpError(503, str(error)) from None
     except KeyReused as error:
         raise HttpError(409, str(error)) from None
+    return _classify_out(interaction)
+
+
+@api.post(
+    "/classify/batch",
+    response=ClassifyBatchOut,
+    summary=f"Classify up to {MAX_BATCH} prompts in one forward pass; all are stored or none",
+)
+def classify_batch(request, payload: ClassifyBatchIn):
+    if retry_after := over_the_limit(request.api_token_id, cost=len(payload.items) - 1):
+        raise RateLimited(retry_after)
+    items = [Item(item.prompt, item.context, item.idempotency_key) for item in payload.items]
+    try:
+        interactions = classify_many(items, request.user)
+    except ModelFileError as error:
+        raise HttpError(503, str(error)) from None
+    except KeyReused as error:
+        raise HttpError(409, str(error)) from None
+    return {"results": [_classify_out(interaction) for interaction in interactions]}
+
+
+def _classify_out(interaction):
     return {
         "interaction_id": interaction.pk,
         **interaction.triplet,

@@ -2,6 +2,7 @@
 
 import random
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
@@ -45,8 +46,53 @@ def classify(prompt, context=None, user=None, source="api", embedding=None, retr
     """`embedding`: the prompt's stock-encoder vector when the caller already has it (a batch of many prompts)."""
     started = time.perf_counter()
     prediction = detector.predict(prompt, stock_vector=embedding)
+    return _judge_and_store(prompt, context, user, source, prediction, time.perf_counter() - started, retry_key)
+
+
+@dataclass(frozen=True)
+class Item:
+    prompt: str
+    context: dict | None = None
+    retry_key: str | None = None  # distinct within one batch
+
+
+def classify_many(items, user):
+    """classify_once for each of `items`, from one forward pass and in one transaction: every new item
+    is stored or none is. A retried item (same user and key) answers with its earlier interaction."""
+    try:
+        return _classify_many(items, user)
+    except IntegrityError:  # a concurrent retry stored some of them first: they are retries now
+        return _classify_many(items, user)
+
+
+def _classify_many(items, user):
+    keys = [item.retry_key for item in items if item.retry_key is not None]
+    earlier = {i.retry_key: i for i in Interaction.objects.filter(user=user, retry_key__in=keys)}
+    for index, item in enumerate(items):
+        found = earlier.get(item.retry_key)
+        if found is not None and (found.prompt, found.context) != (item.prompt, item.context or {}):
+            raise KeyReused(
+                f"Item {index}: the Idempotency-Key {item.retry_key!r} was already used for another prompt or "
+                "context: send a new key with a new item."
+            )
+    new = [index for index, item in enumerate(items) if item.retry_key not in earlier]
+    started = time.perf_counter()
+    predictions = dict(zip(new, detector.predict_many([items[i].prompt for i in new]))) if new else {}
+    seconds = (time.perf_counter() - started) / max(len(new), 1)  # each item's share of the forward pass
+    with transaction.atomic():
+        return [
+            earlier[item.retry_key]
+            if index not in predictions
+            else _judge_and_store(item.prompt, item.context, user, "api", predictions[index], seconds, item.retry_key)
+            for index, item in enumerate(items)
+        ]
+
+
+def _judge_and_store(prompt, context, user, source, prediction, predict_seconds, retry_key):
+    """The gate's verdict on a prediction, and the interaction stored with it (and its batch example)."""
+    started = time.perf_counter()
     verdict = judge(prompt, prediction, rejected_prompts.nearest_similarity(prediction.embedding, prediction.encoder))
-    latency_ms = (time.perf_counter() - started) * 1000
+    latency_ms = (predict_seconds + time.perf_counter() - started) * 1000
     with transaction.atomic():
         interaction = Interaction.objects.create(
             prompt=prompt,

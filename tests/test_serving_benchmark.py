@@ -14,9 +14,12 @@ def test_it_prints_a_row_of_measurements_per_size(hwu64, tmp_path):
     data.write_text("\n".join((hwu64 / "train.jsonl").read_text(encoding="utf-8").splitlines()[:400]) + "\n")
     out = io.StringIO()
     call_command("benchmark_serving", sizes=[150, 300], requests=10, data=str(data), stdout=out)
-    rows = re.findall(r"^\| ([\d,]+) \| (\d+) \| ([\d.]+) \| ([\d.]+) \| (\d+) \| (\d+) \|$", out.getvalue(), re.M)
+    rows = re.findall(
+        r"^\| ([\d,]+) \| (\d+) \| ([\d.]+) \| ([\d.]+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|$", out.getvalue(), re.M
+    )
     assert [row[0] for row in rows] == ["150", "300"]
-    assert all(float(p50) <= float(p95) for _, _, p50, p95, _, _ in rows)
+    assert all(float(p50) <= float(p95) for _, _, p50, p95, *_ in rows)
+    assert all(int(one_by_one) > 0 and int(batched) > 0 for *_, one_by_one, batched, _, _ in rows)
 
 
 def test_numpy_and_scipy_leave_the_cores_to_torch():

@@ -98,26 +98,45 @@ class IntentDetector:
         loaded = self._current()
         encoder = loaded.encoder if loaded else stock_encoder()
         embedding = stock_vector if stock_vector is not None and encoder.is_stock else encoder.embed([prompt])[0]
-        if loaded is None:
-            return Prediction(dict.fromkeys(HEADS, UNKNOWN), dict.fromkeys(HEADS, 0.0), embedding, None)
-        predicted = loaded.heads.predict(embedding[None, :])
-        threshold = settings.SECONDMIND_UNKNOWN_THRESHOLD
+        return _predictions(loaded, encoder, embedding[None, :])[0]
+
+    def predict_many(self, prompts):
+        """The predictions for several prompts from one forward pass of the encoder and the heads."""
+        loaded = self._current()
+        encoder = loaded.encoder if loaded else stock_encoder()
+        return _predictions(loaded, encoder, encoder.embed(list(prompts)))
+
+
+def _predictions(loaded, encoder, embeddings):
+    """A Prediction per row of `embeddings` from the loaded version (Unknown everywhere without one)."""
+    if loaded is None:
+        return [
+            Prediction(dict.fromkeys(HEADS, UNKNOWN), dict.fromkeys(HEADS, 0.0), embedding, None)
+            for embedding in embeddings
+        ]
+    predicted = loaded.heads.predict(embeddings)
+    threshold = settings.SECONDMIND_UNKNOWN_THRESHOLD
+    predictions = []
+    for row, embedding in enumerate(embeddings):
         triplet, confidence = {}, {}
         for head in HEADS:
-            label, score = predicted.per_head[head][0][0], float(predicted.per_head[head][1][0])
+            label, score = predicted.per_head[head][0][row], float(predicted.per_head[head][1][row])
             triplet[head] = label if score >= threshold else UNKNOWN
             confidence[head] = round(score, 4)
-        return Prediction(
-            triplet,
-            confidence,
-            embedding,
-            loaded.number,
-            float(predicted.sureness[0]),
-            round(loaded.nearest_similarity(embedding), 4),
-            loaded.gate,
-            {head: float(predicted.head_sureness[head][0]) for head in HEADS},
-            encoder.name,
+        predictions.append(
+            Prediction(
+                triplet,
+                confidence,
+                embedding,
+                loaded.number,
+                float(predicted.sureness[row]),
+                round(loaded.nearest_similarity(embedding), 4),
+                loaded.gate,
+                {head: float(predicted.head_sureness[head][row]) for head in HEADS},
+                encoder.name,
+            )
         )
+    return predictions
 
 
 detector = IntentDetector()

@@ -21,6 +21,7 @@ from training.pipeline import execute
 from training.triggers import create_run
 
 PAGE_VIEWS = 10
+BATCH = 64
 
 
 class Command(BaseCommand):
@@ -74,6 +75,7 @@ class Command(BaseCommand):
                 size_dir / "data",
                 LOG_LEVEL="WARNING",
                 SECONDMIND_ENCODER="stock",
+                SECONDMIND_API_RATE_LIMIT="0",
             )  # a fine-tuned encoder serves at the same cost
             if child.wait() != 0:
                 raise CommandError(f"The {stage} stage for {size} examples failed (exit {child.returncode}).")
@@ -82,17 +84,20 @@ class Command(BaseCommand):
     def print_table(self, rows, requests):
         self.stdout.write(
             "\n| human-labelled examples | first classify (ms) | classify p50 (ms) | classify p95 (ms) "
-            "| review page p50 (ms) | web process memory (MB) |"
+            f"| prompts/s one by one | prompts/s in batches of {BATCH} | review page p50 (ms) "
+            "| web process memory (MB) |"
         )
-        self.stdout.write("|---:|---:|---:|---:|---:|---:|")
+        self.stdout.write("|---:|---:|---:|---:|---:|---:|---:|---:|")
         for row in rows:
             self.stdout.write(
                 f"| {row['size']:,} | {row['first_ms']:.0f} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} "
+                f"| {row['single_per_s']:.0f} | {row['batch_per_s']:.0f} "
                 f"| {row['review_ms']:.0f} | {row['rss_mb']:.0f} |"
             )
         self.stdout.write(
-            f"\n{requests} classify calls per size through the API, one at a time; the first call of a "
-            "fresh process loads the model. Memory: the serving process's resident set at the end."
+            f"\n{requests} classify calls per size through the API, one at a time, then the same prompts "
+            f"through /classify/batch {BATCH} at a time; the first call of a fresh process loads the model. "
+            "Memory: the serving process's resident set at the end."
         )
 
 
@@ -155,6 +160,14 @@ def serve(size_dir, requests):
         times.append((time.perf_counter() - started) * 1000)
         if response.status_code != 200:
             raise CommandError(f"classify answered {response.status_code}: {response.content[:200]!r}")
+    batch_seconds = 0.0
+    for start in range(0, len(prompts), BATCH):
+        items = [{"prompt": f"{prompt} again"} for prompt in prompts[start : start + BATCH]]
+        started = time.perf_counter()
+        response = api.post("/api/v1/classify/batch", {"items": items}, content_type="application/json")
+        batch_seconds += time.perf_counter() - started
+        if response.status_code != 200:
+            raise CommandError(f"classify/batch answered {response.status_code}: {response.content[:200]!r}")
     page = Client(HTTP_HOST="localhost")
     page.force_login(get_user_model().objects.get(username="benchmark"))
     views = []
@@ -168,6 +181,8 @@ def serve(size_dir, requests):
                 "first_ms": times[0],
                 "p50_ms": statistics.median(times[1:]),
                 "p95_ms": float(np.percentile(times[1:], 95)),
+                "single_per_s": 1000 * (len(times) - 1) / sum(times[1:]),
+                "batch_per_s": len(prompts) / batch_seconds,
                 "review_ms": statistics.median(views),
                 "rss_mb": resident_megabytes(),
             }
