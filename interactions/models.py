@@ -136,6 +136,13 @@ class Review(models.Model):
     before = models.JSONField()
     after = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    undo = models.JSONField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="What the decision changed, to undo it: the item's example and the prompt's live and batch "
+        "examples as they were before.",
+    )
 
     class Meta:
         ordering = ["-created_at"]

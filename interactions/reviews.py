@@ -8,7 +8,7 @@ from django.utils import timezone
 from training.calibration import precision_upper_bound
 from training.datasets import PromptVectors, add_example, matrix, nearest_human_examples
 from training.encoder import stock_encoder
-from training.models import HEADS, UNKNOWN, ModelVersion, Source, label_error
+from training.models import HEADS, UNKNOWN, Example, ModelVersion, Source, label_error, normalize_prompt
 
 from .models import Interaction, Review, Verdict
 from .rejections import rejected_prompts
@@ -22,6 +22,10 @@ class AlreadyDecided(Exception):
 
 
 class InvalidDecision(ValueError):
+    pass
+
+
+class CannotUndo(Exception):
     pass
 
 
@@ -83,6 +87,7 @@ def decide(interaction_id, reviewer, decision, changes=None):
         )
         if not claimed:  # another reviewer decided it in the meantime
             raise already_decided(interaction)
+        before = examples_before(interaction)
         if after is not None:
             interaction.example, _ = add_example(
                 interaction.prompt,
@@ -96,11 +101,78 @@ def decide(interaction_id, reviewer, decision, changes=None):
         elif interaction.example and interaction.example.source == Source.BATCH:
             interaction.example.delete()  # a person rejected the prompt: do not learn the machine's labels
         review = Review.objects.create(
-            interaction=interaction, reviewer=reviewer, decision=decision, before=interaction.triplet, after=after
+            interaction=interaction,
+            reviewer=reviewer,
+            decision=decision,
+            before=interaction.triplet,
+            after=after,
+            undo=before,
         )
-        if (interaction.auto_labelled or interaction.would_label) and interaction.model_version_id is not None:
-            pause_corrected_heads(interaction.model_version_id)
+        recheck_auto_labels(interaction)
         return review
+
+
+def recheck_auto_labels(interaction):
+    """After a decision on an item with auto-labels, or its undo: pause or resume its version's heads."""
+    if (interaction.auto_labelled or interaction.would_label) and interaction.model_version_id is not None:
+        pause_corrected_heads(interaction.model_version_id)
+
+
+def _labels(example):
+    return None if example is None else {"prompt": example.prompt, **example.triplet}
+
+
+def examples_before(interaction):
+    """What a decision on `interaction` may change, as it is now: the item's example, and the prompt's
+    live example and the item's batch example."""
+    live = Example.objects.filter(normalized_prompt=normalize_prompt(interaction.prompt), source=Source.LIVE).first()
+    batch = interaction.example if interaction.example and interaction.example.source == Source.BATCH else None
+    return {"example": interaction.example_id, "live": _labels(live), "batch": _labels(batch)}
+
+
+def undo(review_id, user):
+    """Undo a decision: the examples it created, changed or deleted are as they were before it, and the
+    item is back in the queue. Only the latest decision on an item, by its reviewer or by staff."""
+    with transaction.atomic():
+        review = Review.objects.select_for_update().select_related("interaction").get(pk=review_id)
+        interaction = review.interaction
+        if review.reviewer_id != user.pk and not user.is_staff:
+            raise CannotUndo("Only the reviewer who made a decision, or staff, can undo it.")
+        if review.undo is None:
+            raise CannotUndo("This decision was made before decisions could be undone: send new labels instead.")
+        if interaction.reviews.filter(pk__gt=review.pk).exists():
+            raise CannotUndo("A later decision or correction on this item came after it: undo that first.")
+        before = review.undo
+        live = Example.objects.filter(normalized_prompt=normalize_prompt(interaction.prompt), source=Source.LIVE)
+        if review.after is not None and before["live"] is None:
+            live.delete()
+        elif review.after is not None:
+            live.update(**before["live"])
+        example = Example.objects.filter(pk=before["example"]).first()
+        if example is None and before["batch"] is not None:  # the rejection deleted the machine's labels
+            example, _ = add_example(
+                interaction.prompt,
+                before["batch"],
+                Source.BATCH,
+                embedding=interaction.vector(),
+                encoder=interaction.encoder,
+                notify=False,
+            )
+        interaction.example, interaction.decided_at = example, None
+        interaction.save(update_fields=["example", "decided_at"])
+        review.delete()
+        recheck_auto_labels(interaction)
+    return interaction
+
+
+def recent_decisions(user, count=20):
+    """The user's latest decisions (not API corrections), newest first."""
+    return (
+        Review.objects.filter(reviewer=user)
+        .exclude(decision=Review.Decision.FEEDBACK)
+        .select_related("interaction")
+        .order_by("-pk")[:count]
+    )
 
 
 def may_label(user, interaction):

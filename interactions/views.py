@@ -10,7 +10,16 @@ from django.views.decorators.http import require_POST
 from training.models import HEADS, Example
 
 from .models import Interaction, Review
-from .reviews import AlreadyDecided, InvalidDecision, decide, queue, with_neighbours
+from .reviews import (
+    AlreadyDecided,
+    CannotUndo,
+    InvalidDecision,
+    decide,
+    queue,
+    recent_decisions,
+    undo,
+    with_neighbours,
+)
 
 PAGE_SIZE = 20
 
@@ -31,6 +40,7 @@ def queue_page(request):
             "labels": known_labels(),
             "heads": HEADS,
             "order": settings.SECONDMIND_REVIEW_ORDER,
+            "recent": recent_decisions(request.user),
         },
     )
 
@@ -55,6 +65,27 @@ def decide_item(request, interaction_id):
     if not request.htmx:
         return redirect("review")
     return render(request, "review.html#decided", context, status=status)
+
+
+@login_required
+@require_POST
+def undo_decision(request, review_id):
+    """Re-open a decided item: with htmx its card comes back in place, ready for a new decision."""
+    review = get_object_or_404(Review, pk=review_id)
+    try:
+        interaction = undo(review.pk, request.user)
+    except CannotUndo as refused:
+        if request.htmx:
+            return render(
+                request, "review.html#decided", {"item": review.interaction, "error": str(refused)}, status=409
+            )
+        messages.error(request, str(refused))
+        return redirect("review")
+    if not request.htmx:
+        messages.info(request, f"Undone: “{interaction.prompt[:60]}” is back in the queue.")
+        return redirect("review")
+    [item] = with_neighbours([interaction])
+    return render(request, "review.html#item", {"item": item, "heads": HEADS, "labels": known_labels()})
 
 
 @login_required

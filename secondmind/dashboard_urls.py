@@ -17,4 +17,5 @@ urlpatterns = [
     path("review/", review_views.queue_page, name="review"),
     path("review/<int:interaction_id>/decide/", review_views.decide_item, name="decide"),
     path("review/bulk-approve/", review_views.bulk_approve, name="bulk_approve"),
+    path("review/decisions/<int:review_id>/undo/", review_views.undo_decision, name="undo"),
 ]

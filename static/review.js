@@ -1,7 +1,8 @@
 // Keyboard review: j/k move between items, a approves, r rejects, o opens the override form,
-// x selects the item for bulk approval and A (shift+a) approves the selection.
+// x selects the item for bulk approval, A (shift+a) approves the selection and u undoes the last decision.
 (() => {
   let current = 0;
+  let lastDecided = null;
   const items = () => Array.from(document.querySelectorAll(".queue .item"));
   const focus = (index) => {
     const list = items();
@@ -45,6 +46,7 @@
       case "o": if (item) { event.preventDefault(); openOverride(item); } break;
       case "x": toggleSelected(item); break;
       case "A": approveSelected(); break;
+      case "u": if (lastDecided && lastDecided.isConnected) lastDecided.querySelector("button.undo")?.click(); break;
       default: return;
     }
   });
@@ -58,7 +60,12 @@
   // htmx:load fires on the swapped-in card (the replaced one is detached, so its events never reach
   // the document): move on to the next undecided item.
   document.addEventListener("htmx:load", (event) => {
+    if (event.target.matches(".queue .item:not(.decided)")) {  // an undone decision: decide it again
+      focus(items().indexOf(event.target));
+      return;
+    }
     if (!event.target.matches(".queue .item.decided")) return;
+    if (event.target.querySelector("button.undo")) lastDecided = event.target;
     const list = items();
     const at = list.indexOf(event.target);
     const next = list.findIndex((el, i) => i > at && !el.classList.contains("decided"));

@@ -116,6 +116,20 @@ def test_a_reviewer_decides_item_after_item_with_the_keyboard_alone(page, review
     assert sorted(decisions) == ["approved"] * 4 + ["rejected"] * 2
 
 
+def test_u_undoes_the_last_decision_and_the_item_can_be_decided_again(page, reviewer, borderline):
+    second = classify(ERRANDS[0])
+    log_in(page, "riley", "riley-password-1")
+    page.goto("/review/")
+    press_and_wait(page, "a", 1)
+    press_and_wait(page, "r", 2)
+    press_and_wait(page, "u", 1)
+    assert Review.objects.count() == 1, "the rejection was undone, the approval stays"
+    undone = borderline if not Review.objects.filter(interaction=borderline).exists() else second
+    assert page.locator(f"#item-{undone.pk} button.approve").is_visible()
+    press_and_wait(page, "a", 2)
+    assert Review.objects.get(interaction=undone).decision == "approved"
+
+
 def test_keys_keep_working_after_a_click_on_a_checkbox(page, reviewer, borderline):
     second = classify(ERRANDS[0])
     log_in(page, "riley", "riley-password-1")
