@@ -13,6 +13,7 @@ from interactions.models import Interaction, Review
 from interactions.reviews import decide
 from tests.conftest import train_now
 from training import pipeline
+from training.budget import AFTERWARDS, Budget
 from training.encoder import ENCODER_NAME, Encoder, stock_encoder
 from training.finetune import EncoderTuner
 from training.models import ModelVersion, TrainingRun
@@ -115,6 +116,15 @@ def test_the_time_budget_stops_a_fine_tuning_cleanly():
     encoder = tuner.train()
     assert tuner.stopped_by == "deadline"
     assert isinstance(encoder, Encoder) and encoder.embed(["play jazz"]).shape == (1, 384)
+
+
+def test_each_fine_tuning_stops_early_enough_to_embed_what_follows_it_within_the_runs_limit():
+    budget = Budget(minutes=10, prompts=["find my notes about kubernetes", "play some jazz in the kitchen"])
+    assert 0 < budget.seconds_per_prompt < 1
+    last = budget.deadline(1.0, then_embed=0)
+    assert last == pytest.approx(budget.start + 600 * (1 - AFTERWARDS))
+    assert budget.deadline(1.0, then_embed=10_000) == pytest.approx(last - 10_000 * budget.seconds_per_prompt)
+    assert budget.deadline(0.5, then_embed=0) < last
 
 
 def test_an_encoder_round_trips_through_its_bytes_and_keeps_its_name(tuned):

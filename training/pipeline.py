@@ -13,6 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from .budget import Budget
 from .calibration import calibrate, held_out_similarity, matching_scope
 from .datasets import NO_TRAFFIC, ensure_embeddings, matrix, merge, near_duplicates
 from .encoder import DIMENSIONS, Encoder, stock_encoder
@@ -150,21 +151,25 @@ def fit(merged, encoded, progress):
     return Fitted(encoded, blind, heads, blind_on, trained_on, learning, note, evaluate(blind, *holdout))
 
 
-def tune_encoder(examples, traffic, progress, deadline):
-    """Stage tune: an encoder fine-tuned on the examples (never the holdout) and then, with
-    self-training, a noisy student: a fresh fine-tuning on the examples and the traffic prompts the
-    first encoder's heads are sure of. The guesses stay inside the run."""
+def tune_encoder(merged, traffic, progress, budget):
+    """Stage tune, in the first half of the time budget: an encoder fine-tuned on the training examples
+    (never the holdout) and then, with self-training, a noisy student: a fresh fine-tuning on the
+    examples and the traffic prompts the first encoder's heads are sure of. The guesses stay inside the
+    run."""
+    examples = merged.train
     prompts, triplets = [e.prompt for e in examples], [e.triplet for e in examples]
+    embedded_after = len(merged.train) + len(merged.holdout) + len(traffic.prompts)  # the version's vectors
     with_traffic = settings.SECONDMIND_SELF_TRAINING and len(traffic.prompts)
-    first_share = 0.35 if with_traffic else 1.0
-    teacher = _tuner(prompts, triplets, progress.span(0, first_share), deadline).train()
     if not with_traffic:
-        return teacher
+        return _tuner(prompts, triplets, progress, budget.deadline(0.5, embedded_after)).train()
+    teacher_deadline = budget.deadline(0.2, len(examples) + len(traffic.prompts))
+    teacher = _tuner(prompts, triplets, progress.span(0, 0.35), teacher_deadline).train()
     taught = encode(teacher, examples, traffic)
     heads = _fit_heads(examples, taught, learning_options(taught.traffic), None)
     sure, guesses = sure_guesses(heads, taught.traffic, settings.SECONDMIND_SELF_TRAINING_CONFIDENCE)
     student_prompts = prompts + [traffic.prompts[i] for i in np.flatnonzero(sure)]
-    return _tuner(student_prompts, triplets + guesses, progress.span(first_share, 1), deadline).train()
+    student = _tuner(student_prompts, triplets + guesses, progress.span(0.35, 1), budget.deadline(0.5, embedded_after))
+    return student.train()
 
 
 def _tuner(prompts, triplets, progress, deadline):
@@ -178,15 +183,17 @@ def _tuner(prompts, triplets, progress, deadline):
     )
 
 
-def tuned_folds(merged_human, auto, traffic, progress, deadline):
-    """The gate's fold models for a fine-tuned encoder: each fold fine-tunes its own encoder without the
-    fold's labels, then trains heads on that encoder's vectors."""
+def tuned_folds(merged_human, auto, traffic, progress, budget):
+    """The gate's fold models for a fine-tuned encoder, in the second half of the time budget: each fold
+    fine-tunes its own encoder without the fold's labels, then trains heads on that encoder's vectors."""
     human_prompts = [e.prompt for e in merged_human]
     human_triplets = [e.triplet for e in merged_human]
+    embedded_after = len(merged_human) + len(auto) + len(traffic.prompts)
     done = []
 
     def fit_fold(kept):
         part = progress.span(len(done) / FOLDS, (len(done) + 1) / FOLDS)
+        deadline = budget.deadline(0.5 + 0.5 * (len(done) + 1) / FOLDS, embedded_after)
         kept_examples = [e for e, k in zip(merged_human, kept) if k] + auto
         encoder = _tuner([e.prompt for e in kept_examples], [e.triplet for e in kept_examples], part, deadline).train()
         vectors = encoder.embed(human_prompts)
@@ -202,7 +209,7 @@ def tuned_folds(merged_human, auto, traffic, progress, deadline):
     return fit_fold
 
 
-def certify(fitted, merged, traffic, progress, deadline):
+def certify(fitted, merged, traffic, progress, budget):
     """Stage certify: the gate's certificates from human-labelled evidence: 5 fold models (each
     fine-tuning its own encoder when the version's encoder is fine-tuned) and the holdout."""
     encoded = fitted.encoded
@@ -210,7 +217,7 @@ def certify(fitted, merged, traffic, progress, deadline):
     auto = [e for e in fitted.blind_trained_on if e.source not in HUMAN_SOURCES]
     scope, fit_fold = settings.SECONDMIND_GATE_SCOPE_SIMILARITY, None
     if not encoded.encoder.is_stock:
-        fit_fold = tuned_folds(human, auto, traffic, progress, deadline)
+        fit_fold = tuned_folds(human, auto, traffic, progress, budget)
         scope = matching_scope(held_out_similarity(matrix(human), FOLDS), scope)  # the cache holds stock vectors
     return calibrate(
         fitted.blind,
@@ -251,21 +258,15 @@ def train_candidate(run, progress):
     traffic = waiting_traffic()
     mode = settings.SECONDMIND_ENCODER
     tuning = mode in ("finetune", "auto")
-    deadline = time.monotonic() + 60 * settings.SECONDMIND_FINETUNE_MINUTES
     stages = Stages(progress, tuning)
     examples = merged.train + merged.holdout
     ensure_embeddings(examples)
+    budget = Budget(settings.SECONDMIND_FINETUNE_MINUTES, [e.prompt for e in merged.train]) if tuning else None
     pairs, shown = near_duplicates(examples, settings.SECONDMIND_NEAR_DUPLICATE_SIMILARITY)
     started = time.monotonic()
     tuned = None
     if tuning:
-        # the fine-tuning gets half the time budget, the gate's fold encoders the rest
-        encoder = tune_encoder(
-            merged.train,
-            traffic,
-            stages("fine-tuning the encoder"),
-            time.monotonic() + 30 * settings.SECONDMIND_FINETUNE_MINUTES,
-        )
+        encoder = tune_encoder(merged, traffic, stages("fine-tuning the encoder"), budget)
         tuned = fit(merged, encode(encoder, examples, traffic), stages("training the heads"))
     stock = (
         None
@@ -274,7 +275,7 @@ def train_candidate(run, progress):
     )
     fitted, encoder_note = (tuned, "fine-tuned encoder") if stock is None else choose(stock, tuned)
     train_seconds = time.monotonic() - started
-    gate = certify(fitted, merged, traffic, stages("certifying the gate"), deadline)
+    gate = certify(fitted, merged, traffic, stages("certifying the gate"), budget)
     progress("judging", 96)
     holdout = (fitted.encoded.of(merged.holdout), [e.triplet for e in merged.holdout])
     active = active_version()
