@@ -75,17 +75,6 @@ def judge(prompt, prediction, rejected_similarity=None):
     return verdict
 
 
-def sure_heads(prediction, gate):
-    """The heads sure enough, each by its own certificate, to be labelled without a person."""
-    certificates = gate.get("heads") or {}
-    return tuple(
-        head
-        for head in HEADS
-        if (threshold := (certificates.get(head) or {}).get("threshold")) is not None
-        and prediction.head_sureness[head] >= threshold
-    )
-
-
 def certified_verdict(prediction, used, rejected_similarity=None):
     """Accepted when the triplet's sureness reaches the threshold certified for this model version;
     otherwise a person decides, and the heads that reach their own certified threshold are
@@ -93,29 +82,29 @@ def certified_verdict(prediction, used, rejected_similarity=None):
     labelled without a person, alone or in a triplet. Nor is a prompt at least as similar to one people
     rejected as to any human-labelled example: the certificate's evidence never covered what people
     turned away."""
-    gate = prediction.gate
-    paused = gate.get("paused") or []
+    certificate = prediction.certificate
     used = {
         **used,
-        "certified_threshold": gate.get("threshold"),
-        "scope": gate.get("scope"),
-        "certified_head_thresholds": {h: c.get("threshold") for h, c in (gate.get("heads") or {}).items()},
-        "paused_heads": paused,
+        "certified_threshold": certificate.threshold,
+        "scope": certificate.scope,
+        "certified_head_thresholds": {h: proof.threshold for h, proof in certificate.heads.items()},
+        "paused_heads": list(certificate.paused),
         "nearest_rejected": rejected_similarity,
     }
-    if gate.get("scope") is not None and prediction.neighbour_similarity < gate["scope"]:
+    if certificate.scope is not None and prediction.neighbour_similarity < certificate.scope:
         return GateVerdict(Verdict.REVIEW, ["out_of_scope"], used)
     if rejected_similarity is not None and rejected_similarity >= prediction.neighbour_similarity:
         return GateVerdict(Verdict.REVIEW, ["near_rejected"], used)
-    if gate.get("threshold") is None:
+    if not certificate.triplet.certified:
         reasons = ["not_certified"]
-    elif prediction.sureness < gate["threshold"]:
+    elif not certificate.triplet.reached_by(prediction.sureness):
         reasons = ["below_certified_threshold"]
-    elif not paused:
+    elif not certificate.paused:
         return GateVerdict(Verdict.ACCEPTED, ["certified"], used, HEADS)
     else:
         reasons = ["certified_but_paused"]
-    sure = sure_heads(prediction, gate)
-    labelled = tuple(head for head in sure if head not in paused)
-    reasons += [f"auto_labelled_{head}" for head in labelled] + [f"paused_{head}" for head in sure if head in paused]
+    sure = certificate.sure_heads(prediction.head_sureness)
+    labelled = tuple(head for head in sure if certificate.labels_alone(head))
+    reasons += [f"auto_labelled_{head}" for head in labelled]
+    reasons += [f"paused_{head}" for head in sure if head not in labelled]
     return GateVerdict(Verdict.REVIEW, reasons, used, labelled)

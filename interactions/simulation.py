@@ -196,7 +196,7 @@ class LoopSimulation:
                     "self_training": run.summary.get("self_training"),
                     "test": test,
                     "test_change": change,
-                    "gate": step_gate(run.version.metrics.get("gate", {})),
+                    "gate": step_gate(run.version.card.certificate),
                 }
             )
 
@@ -285,12 +285,12 @@ def count_labelled_without_a_person(counts, interaction):
         )
 
 
-def step_gate(gate):
+def step_gate(certificate):
     """The certificate a run served with: whole-triplet and per-head thresholds, and its evidence."""
     return {
-        "threshold": gate.get("threshold"),
-        "evidence": gate.get("evidence"),
-        "heads": {head: (gate.get("heads") or {}).get(head, {}).get("threshold") for head in HEADS},
+        "threshold": certificate.threshold,
+        "evidence": certificate.evidence,
+        "heads": {head: proof.threshold for head, proof in certificate.heads.items()},
     }
 
 

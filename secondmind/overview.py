@@ -11,7 +11,7 @@ from django_q.models import Schedule
 
 from interactions.models import Interaction, Verdict
 from interactions.reviews import auto_label_precision, queue
-from training.models import Example, ModelVersion, Source, TrainingRun
+from training.models import HEADS, Example, ModelVersion, Source, TrainingRun
 from training.registry import active_version
 from training.triggers import new_examples_count
 
@@ -77,12 +77,10 @@ def learning_curve():
 
 def labelling_heads(model):
     """[(head, certified share)] for the heads the active version labels on their own (not paused)."""
-    certificates = (model.metrics.get("gate") or {}).get("heads") or {} if model else {}
-    return [
-        (head, c["certified_share"])
-        for head, c in certificates.items()
-        if c.get("threshold") is not None and head not in model.paused_heads
-    ]
+    if model is None:
+        return []
+    certificate = model.card.certificate
+    return [(head, certificate.heads[head].certified_share) for head in HEADS if certificate.labels_alone(head)]
 
 
 def training_status():

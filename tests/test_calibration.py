@@ -81,8 +81,8 @@ def test_separable_data_is_certified_for_auto_accept():
     vectors, triplets = clusters(4, 30)
     heads = Trainer(vectors, triplets).train()
     gate = calibrate(heads, NONE, (vectors, triplets), NONE, target=0.95, step=50, scope=0.6, confidence=0.9)
-    assert gate["threshold"] is not None and gate["certified_share"] > 0.5
-    assert gate["evidence"] == 120
+    assert gate.threshold is not None and gate.certified_share > 0.5
+    assert gate.evidence == 120
 
 
 def test_random_labels_are_never_certified():
@@ -90,7 +90,7 @@ def test_random_labels_are_never_certified():
     shuffled = [triplets[i] for i in np.random.default_rng(1).permutation(len(triplets))]
     heads = Trainer(vectors, shuffled).train()
     gate = calibrate(heads, NONE, (vectors, shuffled), NONE, target=0.95, step=50, scope=0.6, confidence=0.9)
-    assert gate["threshold"] is None
+    assert gate.threshold is None
 
 
 def test_random_labels_are_never_certified_by_heads_that_vote_with_their_neighbours():
@@ -103,15 +103,15 @@ def test_random_labels_are_never_certified_by_heads_that_vote_with_their_neighbo
     gate = calibrate(
         heads, NONE, (vectors, shuffled), NONE, target=0.95, step=50, scope=0.6, confidence=0.9, learning=voting
     )
-    assert gate["threshold"] is None
-    assert all(gate["heads"][head]["threshold"] is None for head in ("action", "category"))
+    assert gate.threshold is None
+    assert all(gate.heads[head].threshold is None for head in ("action", "category"))
 
 
 def test_too_little_evidence_certifies_nothing():
     vectors, triplets = clusters(2, 10)
     heads = Trainer(vectors, triplets).train()
     gate = calibrate(heads, (vectors, triplets), NONE, NONE, target=0.95, step=50, scope=0.6, confidence=0.9)
-    assert (gate["threshold"], gate["evidence"]) == (None, 20)
+    assert (gate.threshold, gate.evidence) == (None, 20)
 
 
 def test_a_head_that_is_always_right_is_certified_alone_when_the_triplet_is_not():
@@ -120,16 +120,16 @@ def test_a_head_that_is_always_right_is_certified_alone_when_the_triplet_is_not(
     noisy = [{**t, "action": f"a{rng.integers(2)}"} for t in triplets]  # category follows the cluster, action is a coin
     heads = Trainer(vectors, noisy).train()
     gate = calibrate(heads, NONE, (vectors, noisy), NONE, target=0.95, step=50, scope=0.6, confidence=0.9)
-    assert gate["threshold"] is None
-    assert gate["heads"]["category"]["threshold"] is not None and gate["heads"]["category"]["certified_share"] > 0.5
-    assert gate["heads"]["action"]["threshold"] is None
+    assert gate.threshold is None
+    assert gate.heads["category"].threshold is not None and gate.heads["category"].certified_share > 0.5
+    assert gate.heads["action"].threshold is None
 
 
 def test_nothing_is_certified_that_the_model_itself_is_less_sure_of_than_the_target():
     sureness = np.linspace(5, -5, 200)
     gate = certificate(sureness, [True] * 200, np.ones(200), target=0.95, step=50, scope=0.6, confidence=0.9)
-    assert gate["threshold"] == pytest.approx(np.log(0.95 / 0.05))
-    assert gate["certified_share"] == pytest.approx(np.mean(sureness >= np.log(0.95 / 0.05)))
+    assert gate.threshold == pytest.approx(np.log(0.95 / 0.05))
+    assert gate.certified_share == pytest.approx(np.mean(sureness >= np.log(0.95 / 0.05)))
 
 
 def test_a_fine_tuned_encoders_scope_keeps_as_many_human_examples_in_scope_as_the_stock_one():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from interactions.gate import judge
+from training.card import Certificate
 from training.datasets import in_holdout_region
 from training.detector import Prediction
 from training.models import normalize_prompt
@@ -29,8 +30,9 @@ def prediction(
 ):
     triplet = triplet or {"subject": "Note", "action": "Find", "category": "Knowledge"}
     head_sureness = head_sureness or {"subject": 3.0, "action": 3.0, "category": 3.0}
+    certificate = Certificate.from_json(gate)
     return Prediction(
-        triplet, confidence, np.zeros(384, np.float32), version, sureness, similarity, gate or {}, head_sureness
+        triplet, confidence, np.zeros(384, np.float32), version, sureness, similarity, certificate, head_sureness
     )
 
 

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .card import Certificate, Proof
 from .models import HEADS
 from .trainer import Trainer
 
@@ -157,7 +158,7 @@ def matching_scope(stock_similarity, stock_scope):
 
 
 def certificate(sureness, correct, similarity, target, step, scope, confidence):
-    """{"threshold": the certified sureness threshold or None, "certified_share": of the evidence}.
+    """The Proof the evidence gives: the certified sureness threshold (or None) and its share of the evidence.
 
     The threshold is never below the target's own log-odds: the model must itself be at least as sure as
     the precision asked for, since the evidence comes from models close to, not the same as, the one that
@@ -167,40 +168,35 @@ def certificate(sureness, correct, similarity, target, step, scope, confidence):
     if threshold is not None:
         threshold = max(threshold, math.log(target / (1 - target)))
     share = 0.0 if threshold is None else round(float(np.mean(scores >= threshold)), 4)
-    return {"threshold": threshold, "certified_share": share}
+    return Proof(threshold, share)
 
 
 def calibrate(
     heads, holdout, human_train, auto_train, target, step, scope, confidence=0.95, folds=5, learning=None, fit_fold=None
 ):
-    """The gate a model version serves with: a certificate for whole triplets and one per head (for
-    auto-labelling only the heads that are sure). `holdout`, `human_train` (the human-labelled training
-    examples) and `auto_train` (the auto-labelled ones it was trained on) are (vectors, triplets);
-    `learning` holds the Trainer options `heads` was trained with; `fit_fold` see `out_of_fold`.
-    `scope` is a similarity, or a function of the evidence's similarities giving one."""
+    """The Certificate a model version serves with: for whole triplets and per head (for auto-labelling
+    only the heads that are sure). `holdout`, `human_train` (the human-labelled training examples) and
+    `auto_train` (the auto-labelled ones it was trained on) are (vectors, triplets); `learning` holds the
+    Trainer options `heads` was trained with; `fit_fold` see `out_of_fold`. `scope` is a similarity, or a
+    function of the evidence's similarities giving one."""
     parts = []
     if len(human_train[1]) >= 2 * folds:
         parts.append(out_of_fold(*human_train, folds, auto_train, learning or {}, fit_fold))
     if len(holdout[1]):
         parts.append(evidence(heads, *holdout, human_train[0]))
-    gate = {
-        "target": target,
-        "step": step,
-        "confidence": confidence,
-        "scope": scope,
-        "threshold": None,
-        "evidence": int(sum(len(p.correct) for p in parts)),
-        "certified_share": 0.0,
-        "heads": {h: {"threshold": None, "certified_share": 0.0} for h in HEADS},
-    }
+    evidence_count = int(sum(len(p.correct) for p in parts))
     if not parts:
-        return gate
+        return Certificate(target, step, confidence, None if callable(scope) else scope, evidence_count)
     found = Evidence.concatenate(parts)
     if callable(scope):
-        gate["scope"] = scope = round(float(scope(found.similarity)), 4)
+        scope = round(float(scope(found.similarity)), 4)
     rule = {"target": target, "step": step, "scope": scope, "confidence": confidence}
-    gate.update(certificate(found.sureness, found.correct, found.similarity, **rule))
-    gate["heads"] = {
-        h: certificate(found.head_sureness[h], found.head_correct[h], found.similarity, **rule) for h in HEADS
-    }
-    return gate
+    return Certificate(
+        target,
+        step,
+        confidence,
+        scope,
+        evidence_count,
+        certificate(found.sureness, found.correct, found.similarity, **rule),
+        {h: certificate(found.head_sureness[h], found.head_correct[h], found.similarity, **rule) for h in HEADS},
+    )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 
+from .card import Certificate
 from .encoder import ENCODER_NAME, Encoder, stock_encoder
 from .models import HEADS, UNKNOWN, ModelVersion
 from .registry import human_reference, load_encoder, load_heads
@@ -22,7 +23,7 @@ class Prediction:
     model_version: int | None
     sureness: float = 0.0  # the predicted triplet's log-odds, what the certified gate compares
     neighbour_similarity: float = 0.0  # of the most similar human-labelled example the version knows
-    gate: dict = field(default_factory=dict)
+    certificate: Certificate = field(default_factory=Certificate)
     head_sureness: dict = field(default_factory=dict)  # each head's log-odds for its label
     encoder: str = ENCODER_NAME  # the encoder that made `embedding`
 
@@ -42,12 +43,12 @@ class _Loaded:
     encoder: Encoder
     heads: object
     reference: np.ndarray  # the human-labelled examples the version knows, as its encoder embeds them
-    gate: dict
+    certificate: Certificate
 
     @property
     def key(self):
         """What the active row must still say for this copy to serve: version, file and paused heads."""
-        return self.number, self.sha256, self.gate["paused"]
+        return self.number, self.sha256, list(self.certificate.paused)
 
     def nearest_similarity(self, embedding):
         return float((self.reference @ embedding).max()) if len(self.reference) else 0.0
@@ -76,10 +77,12 @@ class IntentDetector:
                 loaded = self._loaded
                 if loaded is None or loaded.key != row:
                     version = ModelVersion.objects.get(number=row[0])
-                    gate = {**(version.metrics.get("gate") or {}), "paused": row[2]}
                     heads = load_heads(version)
                     reference = heads.reference.float().numpy() if len(heads.reference) else human_reference(version)
-                    loaded = _Loaded(version.number, version.sha256, load_encoder(version), heads, reference, gate)
+                    certificate = version.card.certificate
+                    loaded = _Loaded(
+                        version.number, version.sha256, load_encoder(version), heads, reference, certificate
+                    )
                     self._loaded = loaded  # one reference swap: a request sees the old or the new
         return loaded
 
@@ -131,7 +134,7 @@ def _predictions(loaded, encoder, embeddings):
                 loaded.number,
                 float(predicted.sureness[row]),
                 round(loaded.nearest_similarity(embedding), 4),
-                loaded.gate,
+                loaded.certificate,
                 {head: float(predicted.head_sureness[head][row]) for head in HEADS},
                 encoder.name,
             )

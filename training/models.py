@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -172,6 +174,14 @@ class ModelVersion(models.Model):
 
     def __str__(self):
         return f"v{self.number} ({self.status})"
+
+    @property
+    def card(self):
+        """The typed ModelCard of `metrics`, its certificate carrying the paused heads."""
+        from .card import ModelCard  # card.py needs HEADS from here
+
+        card = ModelCard.from_json(self.metrics)
+        return replace(card, certificate=card.certificate.with_paused(self.paused_heads))
 
 
 class TrainingRun(models.Model):

@@ -15,6 +15,7 @@ from django.utils.module_loading import import_string
 
 from .budget import Budget
 from .calibration import calibrate, held_out_similarity, matching_scope
+from .card import ModelCard
 from .datasets import NO_TRAFFIC, ensure_embeddings, matrix, merge, near_duplicates
 from .encoder import DIMENSIONS, Encoder, stock_encoder
 from .evaluation import evaluate, item_losses
@@ -303,12 +304,7 @@ def train_candidate(run, progress):
         decision=reason,
         summary=summary,
         challenged=active.pk if active else None,
-        metrics={
-            "holdout": fitted.holdout_metrics,
-            "active_holdout": active_metrics,
-            "challenged": active.number if active else None,
-            "gate": gate,
-        },
+        card=ModelCard(fitted.holdout_metrics, active_metrics, active.number if active else None, gate),
     )
 
 
@@ -376,7 +372,7 @@ class Candidate:
     files: object
     trained_on: list
     evaluated_on: list
-    metrics: dict
+    card: ModelCard
     promote: bool
     decision: str
     summary: dict
@@ -390,7 +386,7 @@ def conclude(run, candidate):
     with transaction.atomic():
         if not TrainingRun.objects.select_for_update().filter(pk=run.pk, status=TrainingRun.Status.RUNNING).exists():
             raise RunAbandoned(f"Training run #{run.pk} was marked failed while it ran; its result is discarded.")
-        version = register(candidate.files, candidate.trained_on, candidate.evaluated_on, candidate.metrics)
+        version = register(candidate.files, candidate.trained_on, candidate.evaluated_on, candidate.card.to_json())
         active = active_version()
         promote, decision = candidate.promote, candidate.decision
         if promote and (active.pk if active else None) != candidate.challenged:
