@@ -16,9 +16,23 @@ from training.trainer import Trainer
 
 
 def test_the_lower_bound_is_below_the_observed_precision():
-    assert precision_lower_bound(59, 59) == pytest.approx(0.956, abs=0.002)
+    assert precision_lower_bound(59, 59) == pytest.approx(0.05 ** (1 / 59))  # Clopper-Pearson, all right
     assert precision_lower_bound(58, 59) < 0.95
     assert precision_lower_bound(0, 0) == 0.0
+
+
+def wilson_lower_bound(correct, total, z=1.6449):
+    """The one-sided Wilson bound certificates used before the exact one."""
+    p = correct / total
+    centre = p + z * z / (2 * total)
+    margin = z * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total))
+    return (centre - margin) / (1 + z * z / total)
+
+
+def test_the_exact_bound_certifies_nothing_the_wilson_bound_would_not_have():
+    for total in range(1, 400):
+        for correct in range(int(0.8 * total), total + 1):  # where a 95% target can be reached
+            assert precision_lower_bound(correct, total) <= wilson_lower_bound(correct, total) + 1e-9
 
 
 def test_one_corrected_label_out_of_one_already_bounds_the_precision_below_95_percent():

@@ -1,6 +1,7 @@
 """A candidate goes live only when it beats the active model on the human-labelled holdout."""
 
 import random
+from statistics import NormalDist
 
 import numpy as np
 import pytest
@@ -82,6 +83,15 @@ def test_a_candidate_better_by_luck_on_a_few_examples_is_not_promoted(settings):
     assert saved.mean() > 0
     promote, reason = should_promote(scores(0.7), scores(0.6), saved)
     assert not promote and "where 70% is needed" in reason
+
+
+def test_the_t_test_is_never_surer_than_the_normal_approximation_it_replaced():
+    rng = np.random.default_rng(0)
+    for size in (10, 25, 60):
+        for _ in range(50):
+            saved = rng.normal(0.1, 1.0, size)
+            normal = NormalDist().cdf(saved.mean() / (saved.std(ddof=1) / np.sqrt(size)))
+            assert confidence_better(saved) <= normal + 1e-12 or normal < 0.5
 
 
 def test_the_confidence_setting_is_the_boundary(settings):

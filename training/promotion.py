@@ -1,11 +1,9 @@
 """When a candidate replaces the active model, and hand promotion or rollback by staff."""
 
-import math
-from statistics import NormalDist
-
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from scipy.stats import ttest_1samp
 
 from .models import HEADS, ModelVersion, Promotion
 from .registry import activate, active_version, load_heads
@@ -13,15 +11,12 @@ from .registry import activate, active_version, load_heads
 
 def confidence_better(saved):
     """How sure the holdout makes us that the candidate has the lower expected log-loss: a one-sided
-    paired test (normal approximation) on `saved`, the log-loss it saves over the active model on each
-    holdout example."""
+    paired t-test on `saved`, the log-loss it saves over the active model on each holdout example (the t
+    distribution, not the normal, because a holdout has a few dozen examples)."""
     saved = np.asarray(saved, dtype=float)
-    if not len(saved):
-        return 0.0
-    spread = saved.std(ddof=1) / math.sqrt(len(saved)) if len(saved) > 1 else 0.0
-    if spread == 0:
-        return 1.0 if saved.mean() > 0 else 0.0
-    return NormalDist().cdf(saved.mean() / spread)
+    if len(saved) < 2 or not saved.std():
+        return 1.0 if len(saved) and saved.mean() > 0 else 0.0
+    return 1.0 - float(ttest_1samp(saved, 0.0, alternative="greater").pvalue)
 
 
 def should_promote(candidate, active, saved=None):
