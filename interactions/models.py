@@ -100,6 +100,14 @@ class Interaction(models.Model):
         help_text="The client's Idempotency-Key: a retry with the same key answers with this interaction.",
     )
 
+    suggestion = models.JSONField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="While it waits for a person: the prediction of the version active now, when a later "
+        "version than the one that first predicted it: {version, subject, action, category, confidence}.",
+    )
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [
@@ -115,7 +123,21 @@ class Interaction(models.Model):
 
     @property
     def triplet(self):
+        """The first prediction, the one the gate judged."""
         return {"subject": self.subject, "action": self.action, "category": self.category}
+
+    @property
+    def suggested(self):
+        """What a reviewer is shown and approves: the newest version's prediction, else the first."""
+        return {head: self.suggestion[head] for head in self.triplet} if self.suggestion else self.triplet
+
+    @property
+    def suggested_confidence(self):
+        return self.suggestion["confidence"] if self.suggestion else self.confidence
+
+    @property
+    def suggested_by(self):
+        return self.suggestion["version"] if self.suggestion else self.model_version_id
 
     def vector(self):
         return np.frombuffer(self.embedding, dtype=np.float32)

@@ -7,8 +7,10 @@ from django.utils import timezone
 
 from training.calibration import precision_upper_bound
 from training.datasets import PromptVectors, add_example, matrix, nearest_human_examples
+from training.detector import detector
 from training.encoder import stock_encoder
 from training.models import HEADS, UNKNOWN, Example, ModelVersion, Source, label_error, normalize_prompt
+from training.registry import active_version
 
 from .models import Interaction, Review, Verdict
 from .rejections import rejected_prompts
@@ -55,9 +57,24 @@ def with_neighbours(interactions, k=3):
     return interactions
 
 
+def with_suggestions(interactions):
+    """The items, each suggesting the active version's prediction: those a version before it predicted
+    get a new one (one forward pass for them all), stored so that an approval learns what was shown."""
+    interactions = list(interactions)
+    active = active_version()
+    behind = [i for i in interactions if active is not None and i.suggested_by != active.number]
+    if not behind:
+        return interactions
+    for interaction, prediction in zip(behind, detector.predict_many([i.prompt for i in behind])):
+        suggestion = {**prediction.triplet, "confidence": prediction.confidence}
+        interaction.suggestion = {"version": prediction.model_version, **suggestion}
+    Interaction.objects.bulk_update(behind, ["suggestion"])
+    return interactions
+
+
 def overridden_triplet(interaction, changes):
     """The predicted triplet with the heads a person changed; each head must end up a real label."""
-    triplet = {**interaction.triplet, **{h: v.strip() for h, v in changes.items() if h in HEADS and v and v.strip()}}
+    triplet = {**interaction.suggested, **{h: v.strip() for h, v in changes.items() if h in HEADS and v and v.strip()}}
     for head in HEADS:
         if error := label_error(head, triplet[head]):
             raise InvalidDecision(
@@ -80,7 +97,7 @@ def decide(interaction_id, reviewer, decision, changes=None):
             after = None
         else:
             after = overridden_triplet(interaction, changes if decision == Review.Decision.OVERRIDDEN else {})
-            if decision == Review.Decision.OVERRIDDEN and after == interaction.triplet:
+            if decision == Review.Decision.OVERRIDDEN and after == interaction.suggested:
                 decision = Review.Decision.APPROVED
         claimed = Interaction.objects.filter(pk=interaction_id, decided_at__isnull=True).update(
             decided_at=timezone.now()

@@ -19,6 +19,7 @@ from .reviews import (
     recent_decisions,
     undo,
     with_neighbours,
+    with_suggestions,
 )
 
 PAGE_SIZE = 20
@@ -36,7 +37,7 @@ def queue_page(request):
         "review.html",
         {
             "page": page,
-            "items": with_neighbours(page.object_list),
+            "items": with_neighbours(with_suggestions(page.object_list)),
             "labels": known_labels(),
             "heads": HEADS,
             "order": settings.SECONDMIND_REVIEW_ORDER,
@@ -84,7 +85,7 @@ def undo_decision(request, review_id):
     if not request.htmx:
         messages.info(request, f"Undone: “{interaction.prompt[:60]}” is back in the queue.")
         return redirect("review")
-    [item] = with_neighbours([interaction])
+    [item] = with_neighbours(with_suggestions([interaction]))
     return render(request, "review.html#item", {"item": item, "heads": HEADS, "labels": known_labels()})
 
 
