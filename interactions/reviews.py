@@ -42,6 +42,22 @@ def queue():
     return Interaction.objects.filter(pending, decided_at__isnull=True).order_by("-audit", order, "pk")
 
 
+def matching(items, text="", labels=None):
+    """The items whose prompt holds `text` and whose suggestion has each given head label."""
+    if text:
+        items = items.filter(prompt__icontains=text)
+    for head, label in (labels or {}).items():
+        if label:
+            first = Q(suggestion__isnull=True, **{head: label})
+            items = items.filter(first | Q(**{f"suggestion__{head}": label}))
+    return items
+
+
+def decided_today():
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return Review.objects.exclude(decision=Review.Decision.FEEDBACK).filter(created_at__gte=start).count()
+
+
 def with_neighbours(interactions, k=3):
     """Attach the nearest human-labelled examples to each interaction, for the reviewer to compare, and
     to those the gate held back as `near_rejected`, the rejected prompt they resemble."""
@@ -50,8 +66,9 @@ def with_neighbours(interactions, k=3):
     stock = PromptVectors(
         [i.prompt for i in interactions], matrix(interactions), [i.encoder for i in interactions]
     ).vectors_by(stock_encoder())
+    floor = settings.SECONDMIND_REVIEW_NEIGHBOUR_FLOOR
     for interaction, neighbours in zip(interactions, nearest_human_examples(list(stock), k)):
-        interaction.neighbours = neighbours
+        interaction.neighbours = [(example, similarity) for example, similarity in neighbours if similarity >= floor]
         if "near_rejected" in interaction.reasons:
             interaction.rejected_look_alike = rejected_prompts.most_similar(interaction.vector(), interaction.encoder)
     return interactions

@@ -15,6 +15,8 @@ from .reviews import (
     CannotUndo,
     InvalidDecision,
     decide,
+    decided_today,
+    matching,
     queue,
     recent_decisions,
     undo,
@@ -31,7 +33,9 @@ def known_labels():
 
 @login_required
 def queue_page(request):
-    page = Paginator(queue(), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.get("q", "").strip()
+    filters = [(head, request.GET.get(head, "").strip()) for head in HEADS]
+    page = Paginator(matching(queue(), query, dict(filters)), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "review.html",
@@ -42,6 +46,10 @@ def queue_page(request):
             "heads": HEADS,
             "order": settings.SECONDMIND_REVIEW_ORDER,
             "recent": recent_decisions(request.user),
+            "decided_today": decided_today(),
+            "query": query,
+            "filters": filters,
+            "filtering": bool(query or any(value for _, value in filters)),
         },
     )
 

@@ -265,3 +265,5 @@ SECONDMIND_MIN_HOLDOUT = envint("SECONDMIND_MIN_HOLDOUT", "10")
 SECONDMIND_AUDIT_RATE = envfloat("SECONDMIND_AUDIT_RATE", "0.02")
 # The order of the review queue: "least_confident" or "random" (see the README's loop measurements).
 SECONDMIND_REVIEW_ORDER = envchoice("SECONDMIND_REVIEW_ORDER", "random", ("random", "least_confident"))
+# Nearest examples less similar than this say nothing about a prompt: the review card leaves them out.
+SECONDMIND_REVIEW_NEIGHBOUR_FLOOR = envfloat("SECONDMIND_REVIEW_NEIGHBOUR_FLOOR", "0.35")

@@ -1,5 +1,6 @@
 // Keyboard review: j/k move between items, a approves, r rejects, o opens the override form,
-// x selects the item for bulk approval, A (shift+a) approves the selection and u undoes the last decision.
+// x selects the item for bulk approval, A (shift+a) approves the selection, u undoes the last decision
+// and ? shows the keys.
 (() => {
   let current = 0;
   let lastDecided = null;
@@ -47,6 +48,7 @@
       case "x": toggleSelected(item); break;
       case "A": approveSelected(); break;
       case "u": if (lastDecided && lastDecided.isConnected) lastDecided.querySelector("button.undo")?.click(); break;
+      case "?": document.getElementById("help")?.showModal(); break;
       default: return;
     }
   });

@@ -130,6 +130,15 @@ def test_u_undoes_the_last_decision_and_the_item_can_be_decided_again(page, revi
     assert Review.objects.get(interaction=undone).decision == "approved"
 
 
+def test_question_mark_shows_the_keys_and_escape_closes_them(page, reviewer, borderline):
+    log_in(page, "riley", "riley-password-1")
+    page.goto("/review/")
+    page.keyboard.press("?")
+    assert page.locator("dialog#help").is_visible()
+    page.keyboard.press("Escape")
+    assert not page.locator("dialog#help").is_visible()
+
+
 def test_keys_keep_working_after_a_click_on_a_checkbox(page, reviewer, borderline):
     second = classify(ERRANDS[0])
     log_in(page, "riley", "riley-password-1")

@@ -1,0 +1,11 @@
+from django import template
+
+from interactions.reasons import explain
+
+register = template.Library()
+
+
+@register.inclusion_tag("reason.html")
+def reason(code):
+    label, why = explain(code)
+    return {"code": code, "label": label, "why": why}
