@@ -139,6 +139,16 @@ def test_question_mark_shows_the_keys_and_escape_closes_them(page, reviewer, bor
     assert not page.locator("dialog#help").is_visible()
 
 
+def test_at_least_six_cards_fit_a_1400_by_1000_screen(page, reviewer, borderline):
+    for prompt in ERRANDS:
+        classify(prompt, context={"chat": "demo"})
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    log_in(page, "riley", "riley-password-1")
+    page.goto("/review/")
+    bottoms = [box["y"] + box["height"] for box in (card.bounding_box() for card in page.locator(".queue .item").all())]
+    assert sum(bottom <= 1000 for bottom in bottoms) >= 6, bottoms
+
+
 def test_keys_keep_working_after_a_click_on_a_checkbox(page, reviewer, borderline):
     second = classify(ERRANDS[0])
     log_in(page, "riley", "riley-password-1")

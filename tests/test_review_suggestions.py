@@ -40,14 +40,14 @@ def newer(waiting):
 
 def test_an_item_the_active_version_predicted_keeps_its_prediction(reviewer_client, waiting):
     page = reviewer_client.get("/review/").content.decode()
-    assert f"Suggested by v{waiting.model_version_id}" in page
+    assert f"suggested by v{waiting.model_version_id}" in page
     assert Interaction.objects.get(pk=waiting.pk).suggestion is None
 
 
 def test_a_waiting_item_suggests_what_the_version_promoted_since_predicts(reviewer_client, waiting, newer):
     page = reviewer_client.get("/review/").content.decode()
     item = Interaction.objects.get(pk=waiting.pk)
-    assert item.suggested_by == newer.number and f"Suggested by v{newer.number}" in page
+    assert item.suggested_by == newer.number and f"suggested by v{newer.number}" in page
     assert item.suggested == NEW, "the newer version learned the new triplet for prompts like this one"
     first = " / ".join(waiting.triplet.values())
     assert f"first predicted by v{waiting.model_version_id}: {first}" in page
