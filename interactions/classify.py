@@ -16,6 +16,7 @@ from training.triggers import check_traffic
 from .gate import judge
 from .models import Interaction, Verdict
 from .rejections import rejected_prompts
+from .reviews import warn_when_the_queue_is_long
 
 # the traffic trigger counts prompts; looking every 50th keeps the count off the request path
 TRAFFIC_CHECK_EVERY = 50
@@ -124,4 +125,5 @@ def _judge_and_store(prompt, context, user, source, prediction, predict_seconds,
             interaction.save(update_fields=["example"])
     if interaction.pk % TRAFFIC_CHECK_EVERY == 0:
         transaction.on_commit(check_traffic)
+        transaction.on_commit(warn_when_the_queue_is_long)
     return interaction

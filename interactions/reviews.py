@@ -1,6 +1,7 @@
 """The review queue: what a person decides, applied exactly once."""
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -11,6 +12,7 @@ from training.detector import detector
 from training.encoder import stock_encoder
 from training.models import HEADS, UNKNOWN, Example, ModelVersion, Source, label_error, normalize_prompt
 from training.registry import active_version
+from training.webhooks import notify
 
 from .models import Interaction, Review, Verdict
 from .rejections import rejected_prompts
@@ -32,6 +34,7 @@ class CannotUndo(Exception):
 
 
 LIVE_ESTIMATE_REVIEWS = 1000
+QUEUE_LONG = "webhook:queue-long"
 QUEUE_ORDERS = {"least_confident": "min_confidence", "random": "review_key"}
 
 
@@ -40,6 +43,19 @@ def queue():
     pending = Q(verdict=Verdict.REVIEW) | Q(audit=True)
     order = QUEUE_ORDERS[settings.SECONDMIND_REVIEW_ORDER]
     return Interaction.objects.filter(pending, decided_at__isnull=True).order_by("-audit", order, "pk")
+
+
+def warn_when_the_queue_is_long():
+    """The webhook's queue.long event, once when the queue reaches SECONDMIND_WEBHOOK_QUEUE_SIZE and
+    again only after it went back under (remembered in the cache: per process unless it is shared)."""
+    limit = settings.SECONDMIND_WEBHOOK_QUEUE_SIZE
+    if not settings.SECONDMIND_WEBHOOK_URL or not limit:
+        return
+    size = queue().count()
+    if size < limit:
+        cache.delete(QUEUE_LONG)
+    elif cache.add(QUEUE_LONG, size, timeout=None):
+        notify("queue.long", size=size, limit=limit)
 
 
 def matching(items, text="", labels=None):

@@ -238,6 +238,9 @@ SECONDMIND_PROMOTION_CONFIDENCE = envfloat("SECONDMIND_PROMOTION_CONFIDENCE", "0
 # Self-training: each training run also learns the newest prompts nobody labelled, with the triplet its
 # own first pass predicted at least this probable (see README). The guesses are never stored.
 SECONDMIND_SELF_TRAINING = envbool("SECONDMIND_SELF_TRAINING", "true")
+# With a fine-tuned encoder and self-training: fine-tune a second time on the labels and the traffic the
+# first encoder's heads are sure of (a noisy student); false gives the first fine-tuning the time instead.
+SECONDMIND_NOISY_STUDENT = envbool("SECONDMIND_NOISY_STUDENT", "true")
 SECONDMIND_SELF_TRAINING_CONFIDENCE = envfloat("SECONDMIND_SELF_TRAINING_CONFIDENCE", "0.8")
 SECONDMIND_SELF_TRAINING_PROMPTS = envint("SECONDMIND_SELF_TRAINING_PROMPTS", "20000")
 # Where training finds those prompts: a function of the most to return, giving their vectors. A dotted
@@ -265,5 +268,9 @@ SECONDMIND_MIN_HOLDOUT = envint("SECONDMIND_MIN_HOLDOUT", "10")
 SECONDMIND_AUDIT_RATE = envfloat("SECONDMIND_AUDIT_RATE", "0.02")
 # The order of the review queue: "least_confident" or "random" (see the README's loop measurements).
 SECONDMIND_REVIEW_ORDER = envchoice("SECONDMIND_REVIEW_ORDER", "random", ("random", "least_confident"))
+# A JSON POST to this URL when a version becomes active, a run fails, or the review queue reaches
+# SECONDMIND_WEBHOOK_QUEUE_SIZE items (0: never); empty: no webhook.
+SECONDMIND_WEBHOOK_URL = os.environ.get("SECONDMIND_WEBHOOK_URL", "")
+SECONDMIND_WEBHOOK_QUEUE_SIZE = envint("SECONDMIND_WEBHOOK_QUEUE_SIZE", "500")
 # Nearest examples less similar than this say nothing about a prompt: the review card leaves them out.
 SECONDMIND_REVIEW_NEIGHBOUR_FLOOR = envfloat("SECONDMIND_REVIEW_NEIGHBOUR_FLOOR", "0.35")

@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from .models import TrainingRun
+from .webhooks import notify
 
 log = logging.getLogger(__name__)
 BEAT_SECONDS = 10
@@ -84,11 +85,14 @@ def _worker_is_gone(worker):
 
 def fail(run_id, error):
     """Mark a running run failed, unless it finished meanwhile; True when it was."""
-    return bool(
+    failed = bool(
         TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.RUNNING).update(
             status=TrainingRun.Status.FAILED, is_open=None, finished_at=timezone.now(), error=error
         )
     )
+    if failed:
+        notify("run.failed", run=run_id, error=error)
+    return failed
 
 
 def recover_stale_runs():

@@ -160,7 +160,7 @@ def tune_encoder(merged, traffic, progress, budget):
     examples = merged.train
     prompts, triplets = [e.prompt for e in examples], [e.triplet for e in examples]
     embedded_after = len(merged.train) + len(merged.holdout) + len(traffic.prompts)  # the version's vectors
-    with_traffic = settings.SECONDMIND_SELF_TRAINING and len(traffic.prompts)
+    with_traffic = settings.SECONDMIND_SELF_TRAINING and settings.SECONDMIND_NOISY_STUDENT and len(traffic.prompts)
     if not with_traffic:
         return _tuner(prompts, triplets, progress, budget.deadline(0.5, embedded_after)).train()
     teacher_deadline = budget.deadline(0.2, len(examples) + len(traffic.prompts))

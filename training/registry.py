@@ -14,6 +14,7 @@ from .datasets import matrix
 from .encoder import Encoder, stock_encoder
 from .heads import TripletHeads
 from .models import HUMAN_SOURCES, Example, ModelVersion
+from .webhooks import notify
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,7 @@ def activate(version):
         version.status = ModelVersion.Status.ACTIVE
         version.activated_at = timezone.now()
         version.save(update_fields=["status", "activated_at"])
+        notify("model.activated", version=version.number, holdout=version.metrics.get("holdout"))
     return version
 
 
