@@ -191,6 +191,13 @@ if os.environ.get("REDIS_URL"):
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["redis"] = os.environ["REDIS_URL"]
 
+# The cache holds the per-token rate counts and the webhook's queue flag: per process by default, shared
+# by every process and machine when CACHE_URL names a Redis database.
+if os.environ.get("CACHE_URL"):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["CACHE_URL"]}
+    }
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
