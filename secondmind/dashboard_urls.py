@@ -11,6 +11,7 @@ urlpatterns = [
     path("models/", views.models, name="models"),
     path("models/<int:number>/", views.model_detail, name="model_detail"),
     path("models/<int:number>/promote/", views.promote, name="promote"),
+    path("models/<int:number>/mistakes/", views.model_mistakes, name="model_mistakes"),
     path("datasets/", views.datasets, name="datasets"),
     path("datasets/upload/", views.upload, name="upload"),
     path("datasets/<str:source>.jsonl", views.download, name="download"),

@@ -16,7 +16,7 @@ from training.datasets import EXPORT_FILES, InvalidDataset, export_jsonl, import
 from training.liveness import recover_stale_runs
 from training.models import HEADS, Example, ModelVersion, Source, TrainingRun
 from training.promotion import promote_by_hand
-from training.registry import ModelFileError
+from training.registry import ModelFileError, holdout_mistakes
 from training.triggers import TrainingBusy, enqueue
 
 from .overview import summary, training_status
@@ -62,6 +62,13 @@ def retrain(request):
 def models(request):
     versions = ModelVersion.objects.prefetch_related("runs").order_by("-number")
     return render(request, "models.html", {"versions": versions, "run": training_status()})
+
+
+@login_required
+def model_mistakes(request, number):
+    """The holdout examples the version got wrong: a partial the model page loads after it shows."""
+    version = get_object_or_404(ModelVersion, number=number)
+    return render(request, "model_detail.html#mistakes", {"version": version, "mistakes": holdout_mistakes(version)})
 
 
 @login_required

@@ -10,10 +10,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from .datasets import matrix
+from .datasets import ensure_embeddings, matrix
 from .encoder import Encoder, stock_encoder
 from .heads import TripletHeads
-from .models import HUMAN_SOURCES, Example, ModelVersion
+from .models import HEADS, HUMAN_SOURCES, Example, ModelVersion
 from .webhooks import notify
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,26 @@ def load_encoder(version):
     if not version.encoder_file:
         return stock_encoder()
     return Encoder.from_bytes(_checked_bytes(version, "encoder", version.encoder_file.name, version.encoder_sha256))
+
+
+def holdout_mistakes(version):
+    """[(example, [(predicted label, whether it is wrong) per head])] for the holdout examples the
+    version's blind heads got wrong, the ones its holdout scores count against it."""
+    examples = list(version.evaluated_on.order_by("pk"))
+    if not examples:
+        return []
+    encoder = load_encoder(version)
+    if encoder.is_stock:
+        ensure_embeddings(examples)
+        vectors = matrix(examples)
+    else:
+        vectors = encoder.embed([e.prompt for e in examples])
+    predicted = load_heads(version, blind=True).predict(vectors).per_head
+    guesses = [
+        [(predicted[head][0][i], predicted[head][0][i] != e.triplet[head]) for head in HEADS]
+        for i, e in enumerate(examples)
+    ]
+    return [(e, guess) for e, guess in zip(examples, guesses) if any(wrong for _, wrong in guess)]
 
 
 def human_reference(version):
