@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ApiToken, Interaction, Review
+from .models import ApiToken, Guidelines, Interaction, Review
 
 
 class ReviewInline(admin.TabularInline):
@@ -32,3 +32,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # tokens are shown once when made: use `manage.py create_api_token`
+
+
+@admin.register(Guidelines)
+class GuidelinesAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "updated_at", "updated_by")
+    fields = ("text",)
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)

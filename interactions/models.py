@@ -171,3 +171,18 @@ class Review(models.Model):
 
     def __str__(self):
         return f"{self.decision} #{self.interaction_id}"
+
+
+class Guidelines(models.Model):
+    """What reviewers should know when they decide, written by staff in the admin; the newest is shown."""
+
+    text = models.TextField(help_text="Shown above the review queue. Blank lines separate paragraphs.")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        verbose_name_plural = "guidelines"
+        ordering = ["-updated_at"]
+
+    def __str__(self):
+        return self.text[:60]

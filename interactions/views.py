@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from training.models import HEADS, Example
 
-from .models import Interaction, Review
+from .models import Guidelines, Interaction, Review
 from .reviews import (
     AlreadyDecided,
     CannotUndo,
@@ -25,6 +25,10 @@ from .reviews import (
 )
 
 PAGE_SIZE = 20
+DECISION_BUTTONS = [
+    (Review.Decision.APPROVED, "approve", "Approve (a)"),
+    (Review.Decision.REJECTED, "reject", "Reject (r)"),
+]
 
 
 def known_labels():
@@ -50,6 +54,8 @@ def queue_page(request):
             "query": query,
             "filters": filters,
             "filtering": bool(query or any(value for _, value in filters)),
+            "decisions": DECISION_BUTTONS,
+            "guidelines": Guidelines.objects.first(),
         },
     )
 
@@ -94,14 +100,22 @@ def undo_decision(request, review_id):
         messages.info(request, f"Undone: “{interaction.prompt[:60]}” is back in the queue.")
         return redirect("review")
     [item] = with_neighbours(with_suggestions([interaction]))
-    return render(request, "review.html#item", {"item": item, "heads": HEADS, "labels": known_labels()})
+    context = {"item": item, "heads": HEADS, "labels": known_labels(), "decisions": DECISION_BUTTONS, "undone": True}
+    return render(request, "review.html#item", context)
 
 
 @login_required
 @require_POST
 def bulk_approve(request):
+    """Approve the selected items, or with `matching` every item the search and filters match."""
+    if request.POST.get("matching"):
+        text, filters = request.POST.get("q", "").strip(), {head: request.POST.get(head, "").strip() for head in HEADS}
+        with_suggestions(matching(queue(), text))  # each approves what the active version suggests
+        ids = list(matching(queue(), text, filters).values_list("pk", flat=True))
+    else:
+        ids = request.POST.getlist("selected")
     approved, skipped = 0, 0
-    for interaction_id in request.POST.getlist("selected"):
+    for interaction_id in ids:
         try:
             decide(int(interaction_id), request.user, Review.Decision.APPROVED)
             approved += 1

@@ -60,16 +60,21 @@ def dataset_growth():
 
 
 def learning_curve():
-    """Holdout exact-triplet accuracy and mean macro-F1 of every version, oldest first."""
-    points = []
-    for version in ModelVersion.objects.order_by("number"):
+    """Holdout exact-triplet accuracy and mean macro-F1 of every version, oldest first, with the size of
+    the holdout each was scored on and which holdout that was (`holdout`: versions scored on the same
+    examples share the number; the chart joins only those)."""
+    points, holdouts = [], {}
+    for version in ModelVersion.objects.order_by("number").prefetch_related("evaluated_on"):
         holdout = version.metrics.get("holdout") or {}
+        examples = frozenset(e.pk for e in version.evaluated_on.all())
         points.append(
             {
                 "version": version.number,
                 "status": version.status,
                 "exact": holdout.get("exact"),
                 "f1": holdout.get("mean_macro_f1"),
+                "size": len(examples),
+                "holdout": holdouts.setdefault(examples, len(holdouts)),
             }
         )
     return points

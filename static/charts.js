@@ -14,13 +14,16 @@ document.addEventListener("DOMContentLoaded", () => {
     data: { labels: data.growth.labels, datasets: datasets(data.growth.series, { fill: false }) },
     options: { scales: { y: { beginAtZero: true } } },
   });
+  // Versions scored on different holdouts are not comparable: no line joins them.
+  const sameHoldout = (ctx) => data.curve[ctx.p0DataIndex].holdout === data.curve[ctx.p1DataIndex].holdout;
+  const segment = { borderColor: (ctx) => (sameHoldout(ctx) ? undefined : "transparent") };
   new Chart(document.getElementById("chart-curve"), {
     type: "line",
     data: {
-      labels: data.curve.map((p) => `v${p.version} (${p.status})`),
+      labels: data.curve.map((p) => `v${p.version} (${p.status}, n=${p.size})`),
       datasets: [
-        { label: "exact-triplet accuracy", data: data.curve.map((p) => p.exact), borderColor: "#1565c0" },
-        { label: "mean macro-F1", data: data.curve.map((p) => p.f1), borderColor: "#e65100" },
+        { label: "exact-triplet accuracy", data: data.curve.map((p) => p.exact), borderColor: "#1565c0", segment },
+        { label: "mean macro-F1", data: data.curve.map((p) => p.f1), borderColor: "#e65100", segment },
       ],
     },
     options: { scales: { y: { min: 0, max: 1 } } },

@@ -61,8 +61,16 @@
   });
   // htmx:load fires on the swapped-in card (the replaced one is detached, so its events never reach
   // the document): move on to the next undecided item.
+  // When every item on the page is decided, the queue's next items replace them (the empty state
+  // when there are none), so the keys go on without a click.
+  const nextItems = () => {
+    const url = new URL(window.location.href);
+    url.searchParams.delete("page");
+    htmx.ajax("GET", url.toString(), { target: ".queue", swap: "innerHTML", select: ".queue > li" })
+      .then(() => (items().length ? focus(0) : window.location.reload()));
+  };
   document.addEventListener("htmx:load", (event) => {
-    if (event.target.matches(".queue .item:not(.decided)")) {  // an undone decision: decide it again
+    if (event.target.matches(".queue .item[data-undone]")) {  // an undone decision: decide it again
       focus(items().indexOf(event.target));
       return;
     }
@@ -70,8 +78,10 @@
     if (event.target.querySelector("button.undo")) lastDecided = event.target;
     const list = items();
     const at = list.indexOf(event.target);
-    const next = list.findIndex((el, i) => i > at && !el.classList.contains("decided"));
-    focus(next === -1 ? at : next);
+    const undecided = (el) => !el.classList.contains("decided");
+    const next = list.findIndex((el, i) => i > at && undecided(el));
+    if (!list.some(undecided)) { nextItems(); return; }
+    focus(next === -1 ? list.findIndex(undecided) : next);  // else the first one left above
   });
   document.addEventListener("DOMContentLoaded", () => focus(0));
 })();

@@ -10,7 +10,9 @@ import pytest
 from interactions.classify import classify
 from interactions.models import Review
 from interactions.reviews import decide
+from tests.conftest import train_now
 from training.models import ModelVersion
+from training.promotion import promote_by_hand
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -101,33 +103,44 @@ ERRANDS = (
 )
 
 
-def press_and_wait(page, key, decided):
+def press_and_wait(page, key):
+    """Press `key` on the current item, then wait until that item is decided and another one is
+    current, ready for the next key."""
+    current = page.locator(".queue .item.current").get_attribute("id")
     page.keyboard.press(key)
-    page.wait_for_function(f"document.querySelectorAll('.queue .item.decided').length === {decided}")
+    page.wait_for_function(
+        """(id) => {
+            const was = document.getElementById(id), now = document.querySelector('.queue .item.current');
+            return (!was || was.classList.contains('decided')) && now && !now.classList.contains('decided');
+        }""",
+        arg=current,
+    )
 
 
-def test_a_reviewer_decides_item_after_item_with_the_keyboard_alone(page, reviewer, borderline):
-    items = [borderline, *(classify(prompt) for prompt in ERRANDS)]
+def test_fifty_decisions_by_keyboard_alone_go_on_from_page_to_page(page, reviewer, trained, review_everything):
+    items = [classify(f"Remind me to call supplier number {n} about the {n}th order") for n in range(52)]
     log_in(page, "riley", "riley-password-1")
     page.goto("/review/")
-    for decided, key in enumerate("aarara", start=1):
-        press_and_wait(page, key, decided)
-    decisions = [Review.objects.get(interaction=item).decision for item in items]
-    assert sorted(decisions) == ["approved"] * 4 + ["rejected"] * 2
+    for key in "aar" * 16 + "ar":
+        press_and_wait(page, key)
+    assert Review.objects.filter(interaction__in=items).count() == 50
+    decisions = list(Review.objects.values_list("decision", flat=True))
+    assert (decisions.count("approved"), decisions.count("rejected")) == (33, 17)
 
 
 def test_u_undoes_the_last_decision_and_the_item_can_be_decided_again(page, reviewer, borderline):
-    second = classify(ERRANDS[0])
+    for prompt in ERRANDS[:2]:
+        classify(prompt)
     log_in(page, "riley", "riley-password-1")
     page.goto("/review/")
-    press_and_wait(page, "a", 1)
-    press_and_wait(page, "r", 2)
-    press_and_wait(page, "u", 1)
+    press_and_wait(page, "a")
+    rejected = page.locator(".queue .item.current").get_attribute("id")
+    press_and_wait(page, "r")
+    page.keyboard.press("u")
+    page.locator(f"#{rejected}[data-undone] button.approve").wait_for()
     assert Review.objects.count() == 1, "the rejection was undone, the approval stays"
-    undone = borderline if not Review.objects.filter(interaction=borderline).exists() else second
-    assert page.locator(f"#item-{undone.pk} button.approve").is_visible()
-    press_and_wait(page, "a", 2)
-    assert Review.objects.get(interaction=undone).decision == "approved"
+    press_and_wait(page, "a")
+    assert Review.objects.get(interaction_id=int(rejected.split("-")[1])).decision == "approved"
 
 
 def test_question_mark_shows_the_keys_and_escape_closes_them(page, reviewer, borderline):
@@ -149,13 +162,21 @@ def test_at_least_six_cards_fit_a_1400_by_1000_screen(page, reviewer, borderline
     assert sum(bottom <= 1000 for bottom in bottoms) >= 6, bottoms
 
 
+def test_after_a_promotion_the_queue_suggests_the_new_versions_prediction(page, reviewer, trained, review_everything):
+    item = classify("Find my notes about the kubernetes upgrade")
+    newer = promote_by_hand(train_now(force=True).version, None, "a newer version")
+    log_in(page, "riley", "riley-password-1")
+    page.goto("/review/")
+    assert f"suggested by v{newer.number}" in page.locator(f"#item-{item.pk}").inner_text()
+
+
 def test_keys_keep_working_after_a_click_on_a_checkbox(page, reviewer, borderline):
     second = classify(ERRANDS[0])
     log_in(page, "riley", "riley-password-1")
     page.goto("/review/")
     page.locator(".queue .item input[type=checkbox]").first.click()
     page.keyboard.press("j")
-    press_and_wait(page, "r", 1)
+    press_and_wait(page, "r")
     assert Review.objects.filter(interaction__in=[borderline, second], decision="rejected").count() == 1
 
 

@@ -111,3 +111,10 @@ def test_prompts_are_escaped_in_the_queue(reviewer_client, trained, review_every
     page = reviewer_client.get("/review/").content.decode()
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert" in page
+
+
+def test_each_decision_is_a_real_form_that_works_without_javascript(reviewer_client, borderline):
+    page = reviewer_client.get("/review/").content.decode()
+    assert f'<form method="post" action="/review/{borderline.pk}/decide/"' in page
+    response = reviewer_client.post(f"/review/{borderline.pk}/decide/", {"decision": "rejected"})
+    assert response.status_code == 302 and Review.objects.get().decision == "rejected"

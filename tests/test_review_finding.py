@@ -5,7 +5,7 @@ import pytest
 from django.utils.html import escape
 
 from interactions.classify import classify
-from interactions.models import Review
+from interactions.models import Guidelines, Review
 from interactions.reasons import explain
 from interactions.reviews import decide
 
@@ -57,3 +57,20 @@ def test_neighbours_below_the_similarity_floor_are_left_out(reviewer_client, ite
     assert "Nearest human-labelled examples" not in reviewer_client.get("/review/").content.decode()
     settings.SECONDMIND_REVIEW_NEIGHBOUR_FLOOR = -1.0
     assert "Nearest human-labelled examples" in reviewer_client.get("/review/").content.decode()
+
+
+def test_approve_all_matching_approves_what_the_search_finds_and_nothing_else(reviewer_client, items):
+    page = reviewer_client.get("/review/", {"q": "offsite"}).content.decode()
+    assert "Approve all 1 matching" in page
+    reviewer_client.post("/review/bulk-approve/", {"matching": "1", "q": "offsite"})
+    assert [r.interaction for r in Review.objects.all()] == [items[1]]
+    assert Review.objects.get().after == items[1].triplet
+
+
+def test_staff_are_invited_to_write_guidelines_and_reviewers_read_them(reviewer_client, staff_client, items):
+    assert "write some" in staff_client.get("/review/").content.decode()
+    assert "Guidelines" not in reviewer_client.get("/review/").content.decode()
+    Guidelines.objects.create(text="Reject prompts that are only greetings.\n\nA reminder is a Reminder.")
+    page = reviewer_client.get("/review/").content.decode()
+    assert "<p>Reject prompts that are only greetings.</p>" in page
+    assert "/admin/interactions/guidelines/" not in page  # editing is for staff
