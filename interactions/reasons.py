@@ -49,3 +49,10 @@ def explain(reason):
         if reason.startswith(prefix) and head in HEADS:
             return label.format(head=head), why.format(head=head)
     return reason, reason
+
+
+def reason_choices():
+    """(code, label) of every reason an item in the queue may carry, for a filter."""
+    codes = [code for code in PLAIN if code != "audit"]
+    codes += [prefix + head for prefix in PER_HEAD for head in HEADS]
+    return [(code, explain(code)[0]) for code in codes]

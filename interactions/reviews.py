@@ -3,7 +3,8 @@
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from training.calibration import precision_upper_bound
@@ -35,14 +36,20 @@ class CannotUndo(Exception):
 
 LIVE_ESTIMATE_REVIEWS = 1000
 QUEUE_LONG = "webhook:queue-long"
-QUEUE_ORDERS = {"least_confident": "min_confidence", "random": "review_key"}
+QUEUE_ORDERS = {
+    "random": "review_key",
+    "least_confident": "min_confidence",
+    "newest": "-created_at",
+    "oldest": "created_at",
+}
 
 
-def queue():
-    """Undecided borderline items and audit samples: audits first, then by SECONDMIND_REVIEW_ORDER."""
+def queue(order=None):
+    """Undecided borderline items and audit samples: audits first, then by `order` (a QUEUE_ORDERS key,
+    SECONDMIND_REVIEW_ORDER by default)."""
     pending = Q(verdict=Verdict.REVIEW) | Q(audit=True)
-    order = QUEUE_ORDERS[settings.SECONDMIND_REVIEW_ORDER]
-    return Interaction.objects.filter(pending, decided_at__isnull=True).order_by("-audit", order, "pk")
+    field = QUEUE_ORDERS.get(order) or QUEUE_ORDERS[settings.SECONDMIND_REVIEW_ORDER]
+    return Interaction.objects.filter(pending, decided_at__isnull=True).order_by("-audit", field, "pk")
 
 
 def warn_when_the_queue_is_long():
@@ -58,10 +65,13 @@ def warn_when_the_queue_is_long():
         notify("queue.long", size=size, limit=limit)
 
 
-def matching(items, text="", labels=None):
-    """The items whose prompt holds `text` and whose suggestion has each given head label."""
+def matching(items, text="", labels=None, reason=""):
+    """The items whose prompt holds `text`, whose suggestion has each given head label, and which the
+    gate held back for `reason`."""
     if text:
         items = items.filter(prompt__icontains=text)
+    if reason:  # a JSON list of codes, as text on every database: the code in quotes is one whole code
+        items = items.annotate(reason_codes=Cast("reasons", TextField())).filter(reason_codes__contains=f'"{reason}"')
     for head, label in (labels or {}).items():
         if label:
             first = Q(suggestion__isnull=True, **{head: label})

@@ -10,7 +10,9 @@ from django.views.decorators.http import require_POST
 from training.models import HEADS, Example
 
 from .models import Guidelines, Interaction, Review
+from .reasons import reason_choices
 from .reviews import (
+    QUEUE_ORDERS,
     AlreadyDecided,
     CannotUndo,
     InvalidDecision,
@@ -37,9 +39,10 @@ def known_labels():
 
 @login_required
 def queue_page(request):
-    query = request.GET.get("q", "").strip()
+    query, reason, order = (request.GET.get(name, "").strip() for name in ("q", "reason", "sort"))
     filters = [(head, request.GET.get(head, "").strip()) for head in HEADS]
-    page = Paginator(matching(queue(), query, dict(filters)), PAGE_SIZE).get_page(request.GET.get("page"))
+    items = matching(queue(order), query, dict(filters), reason)
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "review.html",
@@ -48,12 +51,16 @@ def queue_page(request):
             "items": with_neighbours(with_suggestions(page.object_list)),
             "labels": known_labels(),
             "heads": HEADS,
-            "order": settings.SECONDMIND_REVIEW_ORDER,
+            "order": order if order in QUEUE_ORDERS else settings.SECONDMIND_REVIEW_ORDER,
+            "orders": [(key, key.replace("_", " ")) for key in QUEUE_ORDERS],
+            "sort": order,
+            "reason": reason,
+            "reasons": reason_choices(),
             "recent": recent_decisions(request.user),
             "decided_today": decided_today(),
             "query": query,
             "filters": filters,
-            "filtering": bool(query or any(value for _, value in filters)),
+            "filtering": bool(query or reason or any(value for _, value in filters)),
             "decisions": DECISION_BUTTONS,
             "guidelines": Guidelines.objects.first(),
         },
@@ -109,9 +116,10 @@ def undo_decision(request, review_id):
 def bulk_approve(request):
     """Approve the selected items, or with `matching` every item the search and filters match."""
     if request.POST.get("matching"):
-        text, filters = request.POST.get("q", "").strip(), {head: request.POST.get(head, "").strip() for head in HEADS}
-        with_suggestions(matching(queue(), text))  # each approves what the active version suggests
-        ids = list(matching(queue(), text, filters).values_list("pk", flat=True))
+        text, reason = request.POST.get("q", "").strip(), request.POST.get("reason", "").strip()
+        filters = {head: request.POST.get(head, "").strip() for head in HEADS}
+        with_suggestions(matching(queue(), text, reason=reason))  # each approves what the active version suggests
+        ids = list(matching(queue(), text, filters, reason).values_list("pk", flat=True))
     else:
         ids = request.POST.getlist("selected")
     approved, skipped = 0, 0

@@ -137,7 +137,7 @@ def test_u_undoes_the_last_decision_and_the_item_can_be_decided_again(page, revi
     rejected = page.locator(".queue .item.current").get_attribute("id")
     press_and_wait(page, "r")
     page.keyboard.press("u")
-    page.locator(f"#{rejected}[data-undone] button.approve").wait_for()
+    page.locator(f"#{rejected}.current[data-undone] button.approve").wait_for()  # back, and focused
     assert Review.objects.count() == 1, "the rejection was undone, the approval stays"
     press_and_wait(page, "a")
     assert Review.objects.get(interaction_id=int(rejected.split("-")[1])).decision == "approved"

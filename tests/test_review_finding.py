@@ -74,3 +74,16 @@ def test_staff_are_invited_to_write_guidelines_and_reviewers_read_them(reviewer_
     page = reviewer_client.get("/review/").content.decode()
     assert "<p>Reject prompts that are only greetings.</p>" in page
     assert "/admin/interactions/guidelines/" not in page  # editing is for staff
+
+
+def test_a_reason_filter_keeps_the_items_held_back_for_that_reason(reviewer_client, items):
+    code = items[0].reasons[0]
+    page = reviewer_client.get("/review/", {"reason": code}).content.decode()
+    assert all((item.prompt in page) == (code in item.reasons) for item in items)
+    assert "Nothing matches" in reviewer_client.get("/review/", {"reason": "near_rejected"}).content.decode()
+
+
+def test_the_queue_can_be_sorted_newest_first(reviewer_client, items):
+    page = reviewer_client.get("/review/", {"sort": "newest"}).content.decode()
+    positions = [page.index(item.prompt) for item in items]
+    assert positions == sorted(positions, reverse=True)
