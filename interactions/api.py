@@ -311,7 +311,7 @@ def classify_batch(request, payload: ClassifyBatchIn):
     except ModelFileError as error:
         raise HttpError(503, str(error)) from None
     except KeyReused as error:
-        raise HttpError(409, str(error)) from None
+        raise HttpError(409, f"Item {error.index}: {error}") from None
     return {"results": [_classify_out(interaction) for interaction in interactions]}
 
 

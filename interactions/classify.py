@@ -23,31 +23,25 @@ TRAFFIC_CHECK_EVERY = 50
 
 
 class KeyReused(ValueError):
-    pass
+    def __init__(self, key, index):
+        self.index = index  # of the item in its batch
+        super().__init__(
+            f"The Idempotency-Key {key!r} was already used for another prompt or context: "
+            "send a new key with a new request."
+        )
 
 
 def classify_once(prompt, context, user, retry_key):
     """classify(), except that a retry (the same user and `retry_key`) answers with the interaction the
     first call stored, and stores nothing."""
-    earlier = Interaction.objects.filter(user=user, retry_key=retry_key).first()
-    if earlier is None:
-        try:
-            return classify(prompt, context, user=user, retry_key=retry_key)
-        except IntegrityError:  # a concurrent retry stored it first
-            earlier = Interaction.objects.get(user=user, retry_key=retry_key)
-    if (earlier.prompt, earlier.context) != (prompt, context or {}):
-        raise KeyReused(
-            f"The Idempotency-Key {retry_key!r} was already used for another prompt or context: "
-            "send a new key with a new request."
-        )
-    return earlier
+    return classify_many([Item(prompt, context, retry_key)], user)[0]
 
 
-def classify(prompt, context=None, user=None, source="api", embedding=None, retry_key=None):
+def classify(prompt, context=None, user=None, source="api", embedding=None):
     """`embedding`: the prompt's stock-encoder vector when the caller already has it (a batch of many prompts)."""
     started = time.perf_counter()
     prediction = detector.predict(prompt, stock_vector=embedding)
-    return _judge_and_store(prompt, context, user, source, prediction, time.perf_counter() - started, retry_key)
+    return _judge_and_store(prompt, context, user, source, prediction, time.perf_counter() - started, None)
 
 
 @dataclass(frozen=True)
@@ -72,10 +66,7 @@ def _classify_many(items, user):
     for index, item in enumerate(items):
         found = earlier.get(item.retry_key)
         if found is not None and (found.prompt, found.context) != (item.prompt, item.context or {}):
-            raise KeyReused(
-                f"Item {index}: the Idempotency-Key {item.retry_key!r} was already used for another prompt or "
-                "context: send a new key with a new item."
-            )
+            raise KeyReused(item.retry_key, index)
     new = [index for index, item in enumerate(items) if item.retry_key not in earlier]
     started = time.perf_counter()
     predictions = dict(zip(new, detector.predict_many([items[i].prompt for i in new]))) if new else {}

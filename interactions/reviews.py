@@ -48,7 +48,7 @@ def queue(order=None):
     """Undecided borderline items and audit samples: audits first, then by `order` (a QUEUE_ORDERS key,
     SECONDMIND_REVIEW_ORDER by default)."""
     pending = Q(verdict=Verdict.REVIEW) | Q(audit=True)
-    field = QUEUE_ORDERS.get(order) or QUEUE_ORDERS[settings.SECONDMIND_REVIEW_ORDER]
+    field = QUEUE_ORDERS[order or settings.SECONDMIND_REVIEW_ORDER]
     return Interaction.objects.filter(pending, decided_at__isnull=True).order_by("-audit", field, "pk")
 
 
@@ -102,13 +102,15 @@ def with_neighbours(interactions, k=3):
 
 def with_suggestions(interactions):
     """The items, each suggesting the active version's prediction: those a version before it predicted
-    get a new one (one forward pass for them all), stored so that an approval learns what was shown."""
+    get a new one (from their stored vectors when the active encoder made them, else one forward pass for
+    them all), stored so that an approval learns what was shown."""
     interactions = list(interactions)
     active = active_version()
     behind = [i for i in interactions if active is not None and i.suggested_by != active.number]
     if not behind:
         return interactions
-    for interaction, prediction in zip(behind, detector.predict_many([i.prompt for i in behind])):
+    stored = PromptVectors([i.prompt for i in behind], matrix(behind), [i.encoder for i in behind])
+    for interaction, prediction in zip(behind, detector.predict_many(stored.prompts, stored)):
         suggestion = {**prediction.triplet, "confidence": prediction.confidence}
         interaction.suggestion = {"version": prediction.model_version, **suggestion}
     Interaction.objects.bulk_update(behind, ["suggestion"])

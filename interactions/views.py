@@ -37,12 +37,21 @@ def known_labels():
     return {head: sorted(Example.objects.values_list(head, flat=True).distinct()) for head in HEADS}
 
 
+def queue_filters(params):
+    """(text, {head: label}, reason) a search of the queue asks for, from a GET or a POST."""
+    return (
+        params.get("q", "").strip(),
+        {head: params.get(head, "").strip() for head in HEADS},
+        params.get("reason", "").strip(),
+    )
+
+
 @login_required
 def queue_page(request):
-    query, reason, order = (request.GET.get(name, "").strip() for name in ("q", "reason", "sort"))
-    filters = [(head, request.GET.get(head, "").strip()) for head in HEADS]
-    items = matching(queue(order), query, dict(filters), reason)
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    query, labels, reason = queue_filters(request.GET)
+    sort = request.GET.get("sort", "")
+    order = sort if sort in QUEUE_ORDERS else settings.SECONDMIND_REVIEW_ORDER
+    page = Paginator(matching(queue(order), query, labels, reason), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "review.html",
@@ -51,16 +60,16 @@ def queue_page(request):
             "items": with_neighbours(with_suggestions(page.object_list)),
             "labels": known_labels(),
             "heads": HEADS,
-            "order": order if order in QUEUE_ORDERS else settings.SECONDMIND_REVIEW_ORDER,
+            "order": order,
             "orders": [(key, key.replace("_", " ")) for key in QUEUE_ORDERS],
-            "sort": order,
+            "sort": sort,
             "reason": reason,
             "reasons": reason_choices(),
             "recent": recent_decisions(request.user),
             "decided_today": decided_today(),
             "query": query,
-            "filters": filters,
-            "filtering": bool(query or reason or any(value for _, value in filters)),
+            "filters": labels.items(),
+            "filtering": bool(query or reason or any(labels.values())),
             "decisions": DECISION_BUTTONS,
             "guidelines": Guidelines.objects.first(),
         },
@@ -116,10 +125,9 @@ def undo_decision(request, review_id):
 def bulk_approve(request):
     """Approve the selected items, or with `matching` every item the search and filters match."""
     if request.POST.get("matching"):
-        text, reason = request.POST.get("q", "").strip(), request.POST.get("reason", "").strip()
-        filters = {head: request.POST.get(head, "").strip() for head in HEADS}
+        text, labels, reason = queue_filters(request.POST)
         with_suggestions(matching(queue(), text, reason=reason))  # each approves what the active version suggests
-        ids = list(matching(queue(), text, filters, reason).values_list("pk", flat=True))
+        ids = list(matching(queue(), text, labels, reason).values_list("pk", flat=True))
     else:
         ids = request.POST.getlist("selected")
     approved, skipped = 0, 0

@@ -3,6 +3,7 @@
 from interactions import classify as classify_module
 from interactions.models import ApiToken, Interaction
 from tests.conftest import ApiClient
+from training.detector import detector
 
 PROMPT = "Find the notes from yesterday's design review"
 
@@ -53,13 +54,14 @@ def test_an_overlong_key_is_refused_with_a_message(api, trained):
 
 
 def test_a_retry_that_loses_a_race_answers_with_the_interaction_the_winner_stored(trained, reviewer, monkeypatch):
-    real_classify, stored = classify_module.classify, []
+    real_predict, stored = detector.predict_many, []
 
-    def racing(*args, **kwargs):
-        stored.append(real_classify(*args, **kwargs))  # a concurrent retry stores first...
-        return real_classify(*args, **kwargs)  # ...so this one meets the unique constraint
+    def racing(prompts):
+        monkeypatch.undo()  # a concurrent retry, not racing itself, stores its interaction while this one predicts...
+        stored.append(classify_module.classify_once(PROMPT, None, reviewer, "message-1"))
+        return real_predict(prompts)  # ...so this one meets the unique constraint when it stores
 
-    monkeypatch.setattr(classify_module, "classify", racing)
+    monkeypatch.setattr(detector, "predict_many", racing)
     answer = classify_module.classify_once(PROMPT, None, reviewer, "message-1")
     assert answer.pk == stored[0].pk
     assert Interaction.objects.count() == 1

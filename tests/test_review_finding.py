@@ -83,7 +83,8 @@ def test_a_reason_filter_keeps_the_items_held_back_for_that_reason(reviewer_clie
     assert "Nothing matches" in reviewer_client.get("/review/", {"reason": "near_rejected"}).content.decode()
 
 
-def test_the_queue_can_be_sorted_newest_first(reviewer_client, items):
-    page = reviewer_client.get("/review/", {"sort": "newest"}).content.decode()
-    positions = [page.index(item.prompt) for item in items]
-    assert positions == sorted(positions, reverse=True)
+def test_the_queue_can_be_sorted_newest_or_oldest_first(reviewer_client, items):
+    for sort, newest_first in (("newest", True), ("oldest", False)):
+        page = reviewer_client.get("/review/", {"sort": sort}).content.decode()
+        positions = [page.index(item.prompt) for item in items]
+        assert positions == sorted(positions, reverse=newest_first), sort

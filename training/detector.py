@@ -103,11 +103,14 @@ class IntentDetector:
         embedding = stock_vector if stock_vector is not None and encoder.is_stock else encoder.embed([prompt])[0]
         return _predictions(loaded, encoder, embedding[None, :])[0]
 
-    def predict_many(self, prompts):
-        """The predictions for several prompts from one forward pass of the encoder and the heads."""
+    def predict_many(self, prompts, stored=None):
+        """The predictions for several prompts from one forward pass of the encoder and the heads;
+        `stored`: the prompts' PromptVectors when they were embedded before, whose vectors are used
+        where the active version's encoder made them."""
         loaded = self._current()
         encoder = loaded.encoder if loaded else stock_encoder()
-        return _predictions(loaded, encoder, encoder.embed(list(prompts)))
+        embeddings = stored.vectors_by(encoder) if stored is not None else encoder.embed(list(prompts))
+        return _predictions(loaded, encoder, embeddings)
 
 
 def _predictions(loaded, encoder, embeddings):
