@@ -5,12 +5,12 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from training.datasets import add_example, stable_fraction
 from training.detector import detector
 from training.models import HEADS, Source, normalize_prompt
+from training.policy import current
 from training.triggers import check_traffic
 
 from .gate import judge
@@ -37,11 +37,13 @@ def classify_once(prompt, context, user, retry_key):
     return classify_many([Item(prompt, context, retry_key)], user)[0]
 
 
-def classify(prompt, context=None, user=None, source="api", embedding=None):
+def classify(prompt, context=None, user=None, source="api", embedding=None) -> Interaction:
     """`embedding`: the prompt's stock-encoder vector when the caller already has it (a batch of many prompts)."""
+    policy = current()
     started = time.perf_counter()
-    prediction = detector.predict(prompt, stock_vector=embedding)
-    return _judge_and_store(prompt, context, user, source, prediction, time.perf_counter() - started, None)
+    prediction = detector.predict(prompt, policy.gate.unknown_threshold, stock_vector=embedding)
+    elapsed = time.perf_counter() - started
+    return _judge_and_store(prompt, context, user, source, prediction, elapsed, None, policy)
 
 
 @dataclass(frozen=True)
@@ -68,22 +70,27 @@ def _classify_many(items, user):
         if found is not None and (found.prompt, found.context) != (item.prompt, item.context or {}):
             raise KeyReused(item.retry_key, index)
     new = [index for index, item in enumerate(items) if item.retry_key not in earlier]
+    policy = current()
     started = time.perf_counter()
-    predictions = dict(zip(new, detector.predict_many([items[i].prompt for i in new]))) if new else {}
+    prompts = [items[i].prompt for i in new]
+    predictions = dict(zip(new, detector.predict_many(prompts, policy.gate.unknown_threshold))) if new else {}
     seconds = (time.perf_counter() - started) / max(len(new), 1)  # each item's share of the forward pass
     with transaction.atomic():
         return [
             earlier[item.retry_key]
             if index not in predictions
-            else _judge_and_store(item.prompt, item.context, user, "api", predictions[index], seconds, item.retry_key)
+            else _judge_and_store(
+                item.prompt, item.context, user, "api", predictions[index], seconds, item.retry_key, policy
+            )
             for index, item in enumerate(items)
         ]
 
 
-def _judge_and_store(prompt, context, user, source, prediction, predict_seconds, retry_key):
+def _judge_and_store(prompt, context, user, source, prediction, predict_seconds, retry_key, policy):
     """The gate's verdict on a prediction, and the interaction stored with it (and its batch example)."""
     started = time.perf_counter()
-    verdict = judge(prompt, prediction, rejected_prompts.nearest_similarity(prediction.embedding, prediction.encoder))
+    rejected_similarity = rejected_prompts.nearest_similarity(prediction.embedding, prediction.encoder)
+    verdict = judge(prompt, prediction, policy, rejected_similarity)
     latency_ms = (predict_seconds + time.perf_counter() - started) * 1000
     with transaction.atomic():
         interaction = Interaction.objects.create(
@@ -97,7 +104,7 @@ def _judge_and_store(prompt, context, user, source, prediction, predict_seconds,
             min_confidence=prediction.least_confidence,
             # salted: the review order must not follow the holdout split, which hashes the same prompt
             review_key=stable_fraction("review:" + normalize_prompt(prompt)),
-            audit=verdict.decision == Verdict.ACCEPTED and random.random() < settings.SECONDMIND_AUDIT_RATE,
+            audit=verdict.decision == Verdict.ACCEPTED and random.random() < policy.gate.audit_rate,
             model_version_id=prediction.model_version,
             latency_ms=round(latency_ms, 2),
             verdict=verdict.decision,

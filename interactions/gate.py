@@ -3,10 +3,9 @@
 import re
 from dataclasses import dataclass
 
-from django.conf import settings
-
 from training.datasets import in_holdout_region
 from training.models import HEADS, normalize_prompt
+from training.policy import GatePolicy, Policy
 
 from .models import Verdict
 
@@ -23,51 +22,52 @@ class GateVerdict:
     would_label: tuple = ()  # in the holdout region: the heads it would have labelled anywhere else
 
 
-def is_system_command(text):
-    return text in settings.SECONDMIND_GATE_COMMANDS or bool(_COMMAND_SHAPE.match(text))
+def is_system_command(text: str, gate: GatePolicy) -> bool:
+    return text in gate.commands or bool(_COMMAND_SHAPE.match(text))
 
 
-def noise_reasons(prompt):
+def noise_reasons(prompt: str, gate: GatePolicy) -> list[str]:
     text = prompt.strip()
     reasons = []
-    if len(text) < settings.SECONDMIND_GATE_MIN_CHARS:
+    if len(text) < gate.min_chars:
         reasons.append("too_short")
-    if len(text.split()) < settings.SECONDMIND_GATE_MIN_WORDS:
+    if len(text.split()) < gate.min_words:
         reasons.append("too_few_words")
-    if is_system_command(text):
+    if is_system_command(text, gate):
         reasons.append("system_command")
     return reasons
 
 
-def thresholds():
+def thresholds(gate: GatePolicy) -> dict:
     return {
-        "min_chars": settings.SECONDMIND_GATE_MIN_CHARS,
-        "min_words": settings.SECONDMIND_GATE_MIN_WORDS,
-        "unknown_below": settings.SECONDMIND_UNKNOWN_THRESHOLD,
-        "rule": settings.SECONDMIND_AUTO_ACCEPT_RULE,
-        "accept_at": settings.SECONDMIND_ACCEPT_THRESHOLD,
+        "min_chars": gate.min_chars,
+        "min_words": gate.min_words,
+        "unknown_below": gate.unknown_threshold,
+        "rule": gate.rule,
+        "accept_at": gate.accept_threshold,
     }
 
 
-def judge(prompt, prediction, rejected_similarity=None):
-    """The verdict for a prompt and the model's prediction of it, with reason codes;
+def judge(prompt: str, prediction, policy: Policy, rejected_similarity: float | None = None) -> GateVerdict:
+    """The verdict for a prompt and the model's prediction of it under `policy`, with reason codes;
     `rejected_similarity`: of the most similar prompt people rejected, None while they rejected none."""
-    used = thresholds()
-    if noise := noise_reasons(prompt):
+    gate = policy.gate
+    used = thresholds(gate)
+    if noise := noise_reasons(prompt, gate):
         return GateVerdict(Verdict.REJECTED, noise, used)
     if prediction.model_version is None:
         return GateVerdict(Verdict.REVIEW, ["no_active_model"], used)
     if unknown := prediction.unknown_heads:
         return GateVerdict(Verdict.REVIEW, [f"unknown_{head}" for head in unknown], used)
-    if not settings.SECONDMIND_AUTO_ACCEPT:
+    if not gate.auto_accept:
         return GateVerdict(Verdict.REVIEW, ["auto_accept_off"], used)
-    if settings.SECONDMIND_AUTO_ACCEPT_RULE == "fixed":
+    if gate.rule == "fixed":
         unsure = [head for head in HEADS if prediction.confidence[head] < used["accept_at"]]
         if unsure:
             return GateVerdict(Verdict.REVIEW, [f"low_confidence_{head}" for head in unsure], used)
         return GateVerdict(Verdict.ACCEPTED, ["confident"], used, HEADS)
     verdict = certified_verdict(prediction, used, rejected_similarity)
-    if in_holdout_region(normalize_prompt(prompt)):
+    if in_holdout_region(normalize_prompt(prompt), policy.training.holdout_fraction):
         # never trained on, so a label without a person would teach nothing; and a person labelling
         # a random share of all these prompts, sure ones included, keeps the holdout a sample of the
         # traffic, and checks what the gate would have labelled without the bias of choosing
@@ -75,7 +75,7 @@ def judge(prompt, prediction, rejected_similarity=None):
     return verdict
 
 
-def certified_verdict(prediction, used, rejected_similarity=None):
+def certified_verdict(prediction, used: dict, rejected_similarity: float | None = None) -> GateVerdict:
     """Accepted when the triplet's sureness reaches the threshold certified for this model version;
     otherwise a person decides, and the heads that reach their own certified threshold are
     auto-labelled meanwhile. A head paused for this version (people corrected its labels) is never

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q, TextField
+from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -12,6 +12,7 @@ from training.datasets import PromptVectors, add_example, matrix, nearest_human_
 from training.detector import detector
 from training.encoder import stock_encoder
 from training.models import HEADS, UNKNOWN, Example, ModelVersion, Source, label_error, normalize_prompt
+from training.policy import CertificationPolicy, current
 from training.registry import active_version
 from training.webhooks import notify
 
@@ -44,11 +45,11 @@ QUEUE_ORDERS = {
 }
 
 
-def queue(order=None):
+def queue(order: str | None = None) -> QuerySet:
     """Undecided borderline items and audit samples: audits first, then by `order` (a QUEUE_ORDERS key,
     SECONDMIND_REVIEW_ORDER by default)."""
     pending = Q(verdict=Verdict.REVIEW) | Q(audit=True)
-    field = QUEUE_ORDERS[order or settings.SECONDMIND_REVIEW_ORDER]
+    field = QUEUE_ORDERS[order or current().review.order]
     return Interaction.objects.filter(pending, decided_at__isnull=True).order_by("-audit", field, "pk")
 
 
@@ -84,15 +85,15 @@ def decided_today():
     return Review.objects.exclude(decision=Review.Decision.FEEDBACK).filter(created_at__gte=start).count()
 
 
-def with_neighbours(interactions, k=3):
+def with_neighbours(interactions, floor: float, k: int = 3) -> list:
     """Attach the nearest human-labelled examples to each interaction, for the reviewer to compare, and
-    to those the gate held back as `near_rejected`, the rejected prompt they resemble."""
+        to those the gate held back as `near_rejected`, the rejected prompt they resemble. Examples less similar
+    than `floor` say nothing about a prompt: they are left out."""
     interactions = list(interactions)
     # the human examples' cached vectors are the stock encoder's
     stock = PromptVectors(
         [i.prompt for i in interactions], matrix(interactions), [i.encoder for i in interactions]
     ).vectors_by(stock_encoder())
-    floor = settings.SECONDMIND_REVIEW_NEIGHBOUR_FLOOR
     for interaction, neighbours in zip(interactions, nearest_human_examples(list(stock), k)):
         interaction.neighbours = [(example, similarity) for example, similarity in neighbours if similarity >= floor]
         if "near_rejected" in interaction.reasons:
@@ -100,7 +101,7 @@ def with_neighbours(interactions, k=3):
     return interactions
 
 
-def with_suggestions(interactions):
+def with_suggestions(interactions, unknown_below: float) -> list:
     """The items, each suggesting the active version's prediction: those a version before it predicted
     get a new one (from their stored vectors when the active encoder made them, else one forward pass for
     them all), stored so that an approval learns what was shown."""
@@ -110,7 +111,7 @@ def with_suggestions(interactions):
     if not behind:
         return interactions
     stored = PromptVectors([i.prompt for i in behind], matrix(behind), [i.encoder for i in behind])
-    for interaction, prediction in zip(behind, detector.predict_many(stored.prompts, stored)):
+    for interaction, prediction in zip(behind, detector.predict_many(stored.prompts, unknown_below, stored)):
         suggestion = {**prediction.triplet, "confidence": prediction.confidence}
         interaction.suggestion = {"version": prediction.model_version, **suggestion}
     Interaction.objects.bulk_update(behind, ["suggestion"])
@@ -177,7 +178,7 @@ def decide(interaction_id, reviewer, decision, changes=None):
 def recheck_auto_labels(interaction):
     """After a decision on an item with auto-labels, or its undo: pause or resume its version's heads."""
     if (interaction.auto_labelled or interaction.would_label) and interaction.model_version_id is not None:
-        pause_corrected_heads(interaction.model_version_id)
+        pause_corrected_heads(interaction.model_version_id, current().certification)
 
 
 def _labels(example):
@@ -303,14 +304,13 @@ def kept_counts(decisions):
     return counts
 
 
-def pause_corrected_heads(version_number):
+def pause_corrected_heads(version_number: int, rules: CertificationPolicy) -> None:
     """Pause the heads whose auto-labels by this version people corrected so often that, at the
     certificate's confidence, their precision is below the target: the certificate was wrong for them."""
     counts = kept_counts(checked_auto_labels().filter(interaction__model_version=version_number))
     paused = sorted(
         head
         for head, (kept, checked) in counts.items()
-        if precision_upper_bound(kept, checked, settings.SECONDMIND_CERTIFY_CONFIDENCE)
-        < settings.SECONDMIND_AUTO_PRECISION_TARGET
+        if precision_upper_bound(kept, checked, rules.confidence) < rules.precision_target
     )
     ModelVersion.objects.filter(number=version_number).update(paused_heads=paused)

@@ -11,13 +11,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from django.conf import settings
 
 from training.datasets import import_jsonl, parse_jsonl
 from training.evaluation import evaluate
 from training.finetune import EncoderTuner
 from training.models import HEADS, Source, TrainingRun
 from training.pipeline import execute
+from training.policy import current
 from training.registry import active_version, load_encoder, load_heads
 from training.trainer import Trainer
 from training.triggers import create_run
@@ -84,7 +84,7 @@ def full_supervision(vectors, records, test_vectors, test_records, encoder="stoc
             tuned.embed([r["prompt"] for r in records]),
             tuned.embed([r["prompt"] for r in test_records]),
         )
-    heads = Trainer(vectors, records, neighbour_weight=settings.SECONDMIND_NEIGHBOUR_WEIGHT).train()
+    heads = Trainer(vectors, records, neighbour_weight=current().training.neighbour_weight).train()
     return test_scores(heads, test_vectors, test_records)
 
 

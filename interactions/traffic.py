@@ -9,7 +9,7 @@ from training.models import normalize_prompt
 from .models import Interaction, Verdict
 
 
-def unlabelled_traffic(limit):
+def unlabelled_traffic(limit: int, holdout_fraction: float) -> PromptVectors:
     """The newest `limit` prompts in the review queue that no person decided (noise and rejections are
     never among them), with the vectors the serving encoder gave them. Those the gate labelled some heads
     of are among them: their other heads are as unknown as any waiting prompt's, and they are the prompts
@@ -23,7 +23,7 @@ def unlabelled_traffic(limit):
     )
     kept = []
     for row in rows:
-        if not in_holdout_region(normalize_prompt(row[0])):
+        if not in_holdout_region(normalize_prompt(row[0]), holdout_fraction):
             kept.append(row)
             if len(kept) == limit:
                 break
@@ -32,7 +32,7 @@ def unlabelled_traffic(limit):
     return PromptVectors(list(prompts), vectors, list(encoders))
 
 
-def traffic_since(interaction_id):
+def traffic_since(interaction_id: int) -> tuple[int, int]:
     """How many prompts arrived after `interaction_id`, and the newest id: what the traffic trigger counts."""
     newest = Interaction.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     return Interaction.objects.filter(pk__gt=interaction_id).count(), newest

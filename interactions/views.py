@@ -1,6 +1,5 @@
 """The review queue pages: one template, each item a partial that htmx swaps after a decision."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -8,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from training.models import HEADS, Example
+from training.policy import current
 
 from .models import Guidelines, Interaction, Review
 from .reasons import reason_choices
@@ -50,14 +50,17 @@ def queue_filters(params):
 def queue_page(request):
     query, labels, reason = queue_filters(request.GET)
     sort = request.GET.get("sort", "")
-    order = sort if sort in QUEUE_ORDERS else settings.SECONDMIND_REVIEW_ORDER
+    policy = current()
+    order = sort if sort in QUEUE_ORDERS else policy.review.order
     page = Paginator(matching(queue(order), query, labels, reason), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "review.html",
         {
             "page": page,
-            "items": with_neighbours(with_suggestions(page.object_list)),
+            "items": with_neighbours(
+                with_suggestions(page.object_list, policy.gate.unknown_threshold), policy.review.neighbour_floor
+            ),
             "labels": known_labels(),
             "heads": HEADS,
             "order": order,
@@ -115,7 +118,9 @@ def undo_decision(request, review_id):
     if not request.htmx:
         messages.info(request, f"Undone: “{interaction.prompt[:60]}” is back in the queue.")
         return redirect("review")
-    [item] = with_neighbours(with_suggestions([interaction]))
+    policy = current()
+    suggested = with_suggestions([interaction], policy.gate.unknown_threshold)
+    [item] = with_neighbours(suggested, policy.review.neighbour_floor)
     context = {"item": item, "heads": HEADS, "labels": known_labels(), "decisions": DECISION_BUTTONS, "undone": True}
     return render(request, "review.html#item", context)
 
@@ -126,7 +131,8 @@ def bulk_approve(request):
     """Approve the selected items, or with `matching` every item the search and filters match."""
     if request.POST.get("matching"):
         text, labels, reason = queue_filters(request.POST)
-        with_suggestions(matching(queue(), text, reason=reason))  # each approves what the active version suggests
+        # each approves what the active version suggests
+        with_suggestions(matching(queue(), text, reason=reason), current().gate.unknown_threshold)
         ids = list(matching(queue(), text, labels, reason).values_list("pk", flat=True))
     else:
         ids = request.POST.getlist("selected")

@@ -3,7 +3,6 @@
 from collections import Counter, defaultdict
 from datetime import timedelta
 
-from django.conf import settings
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -12,6 +11,7 @@ from django_q.models import Schedule
 from interactions.models import Interaction, Verdict
 from interactions.reviews import auto_label_precision, queue
 from training.models import HEADS, Example, ModelVersion, Source, TrainingRun
+from training.policy import current
 from training.registry import active_version
 from training.triggers import new_examples_count
 
@@ -108,7 +108,7 @@ def summary():
         "labelling_heads": labelling_heads(model),
         "run": training_status(),
         "new_examples": new_examples_count(),
-        "threshold": settings.SECONDMIND_RETRAIN_THRESHOLD,
+        "threshold": current().training.retrain_threshold,
         "next_scheduled_run": schedule.next_run if schedule else None,
         "auto_label_precision": auto_label_precision(),
         "charts": {"per_day": interactions_per_day(), "growth": dataset_growth(), "curve": learning_curve()},

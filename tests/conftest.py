@@ -61,7 +61,7 @@ def plain_static_files(settings):
 @pytest.fixture(autouse=True)
 def stock_encoder_by_default(settings):
     """Runs train heads on the stock encoder unless a test asks for fine-tuning (tests/test_finetuning.py)."""
-    settings.SECONDMIND_ENCODER = "stock"
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("training", encoder="stock")
 
 
 @pytest.fixture(autouse=True)
@@ -74,16 +74,15 @@ def fresh_process():
 @pytest.fixture
 def accept_everything(settings):
     """The gate's fixed rule at 0: every sure-enough prediction is auto-accepted."""
-    settings.SECONDMIND_AUTO_ACCEPT_RULE = "fixed"
-    settings.SECONDMIND_ACCEPT_THRESHOLD = 0.0
-    settings.SECONDMIND_UNKNOWN_THRESHOLD = 0.0
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but(
+        "gate", rule="fixed", accept_threshold=0.0, unknown_threshold=0.0
+    )
 
 
 @pytest.fixture
 def review_everything(settings):
     """No auto-accept and no Unknown head: every prompt that is not noise goes to a person."""
-    settings.SECONDMIND_AUTO_ACCEPT = False
-    settings.SECONDMIND_UNKNOWN_THRESHOLD = 0.0
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("gate", auto_accept=False, unknown_threshold=0.0)
 
 
 @pytest.fixture
@@ -150,21 +149,11 @@ def train_now(force=True):
     return execute(create_run(TrainingRun.Trigger.MANUAL, force=force))
 
 
-# What training settings and data a `trained` model depends on: a test that changes any of them first
-# gets a model trained for it.
-TRAINING_SETTINGS = (
-    "SECONDMIND_NEIGHBOUR_WEIGHT",
-    "SECONDMIND_SELF_TRAINING",
-    "SECONDMIND_HOLDOUT_FRACTION",
-    "SECONDMIND_ENCODER",
-    "SECONDMIND_AUTO_PRECISION_TARGET",
-    "SECONDMIND_CERTIFY_STEP",
-    "SECONDMIND_GATE_SCOPE_SIMILARITY",
-    "SECONDMIND_CERTIFY_CONFIDENCE",
-    "SECONDMIND_FINETUNE_MAX_STEPS",
-    "SECONDMIND_SELF_TRAINING_CONFIDENCE",
-    "SECONDMIND_NOISY_STUDENT",
-)
+# What a `trained` model depends on: a test that changes any of it first gets a model trained for it.
+def _training_policy(policy):
+    return (policy.training, policy.self_training, policy.certification)
+
+
 _trained_once = {}
 
 
@@ -173,7 +162,7 @@ def _training_key(settings):
 
     data = sorted(Example.objects.values_list("normalized_prompt", "source", "subject", "action", "category"))
     return (
-        tuple(getattr(settings, name) for name in TRAINING_SETTINGS),
+        _training_policy(settings.SECONDMIND_POLICY),
         tuple(data),
         Interaction.objects.count(),
         ModelVersion.objects.count(),
@@ -251,7 +240,7 @@ def _restore(saved):
 @pytest.fixture
 def category_certified(trained, settings):
     """The active version's gate proves the category head alone (every sureness clears -50)."""
-    settings.SECONDMIND_AUTO_ACCEPT_RULE = "certified"
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("gate", rule="certified")
     trained.metrics["gate"] = {
         "threshold": None,
         "scope": -1.0,

@@ -46,7 +46,7 @@ def test_it_stores_the_interaction(api, trained, reviewer):
 
 
 def test_a_head_under_its_threshold_answers_unknown(api, trained, settings):
-    settings.SECONDMIND_UNKNOWN_THRESHOLD = 1.01
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("gate", unknown_threshold=1.01)
     body = api.post("/classify", {"prompt": PROMPT}).json()
     assert (body["subject"], body["action"], body["category"]) == ("Unknown",) * 3
     assert body["verdict"] == "review"

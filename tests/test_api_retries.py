@@ -56,10 +56,10 @@ def test_an_overlong_key_is_refused_with_a_message(api, trained):
 def test_a_retry_that_loses_a_race_answers_with_the_interaction_the_winner_stored(trained, reviewer, monkeypatch):
     real_predict, stored = detector.predict_many, []
 
-    def racing(prompts):
+    def racing(prompts, unknown_below):
         monkeypatch.undo()  # a concurrent retry, not racing itself, stores its interaction while this one predicts...
         stored.append(classify_module.classify_once(PROMPT, None, reviewer, "message-1"))
-        return real_predict(prompts)  # ...so this one meets the unique constraint when it stores
+        return real_predict(prompts, unknown_below)  # ...so this one meets the unique constraint when it stores
 
     monkeypatch.setattr(detector, "predict_many", racing)
     answer = classify_module.classify_once(PROMPT, None, reviewer, "message-1")

@@ -29,7 +29,7 @@ def test_a_candidate_is_compared_with_the_active_models_blind_heads(trained):
 
 
 def test_without_a_holdout_the_served_heads_are_their_own_blind_twin(seeded, settings):
-    settings.SECONDMIND_HOLDOUT_FRACTION = 0.0
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("training", holdout_fraction=0.0)
     version = train_now().version
     assert version.blind_sha256 == "" and not version.evaluated_on.exists()
     vectors = matrix(list(version.trained_on.all()[:5]))

@@ -7,6 +7,7 @@ from training.calibration import (
     calibrate,
     certificate,
     certified_threshold,
+    fold_numbers,
     held_out_similarity,
     matching_scope,
     precision_lower_bound,
@@ -157,6 +158,27 @@ def test_a_fine_tuned_encoders_scope_keeps_as_many_human_examples_in_scope_as_th
 
 def test_held_out_similarity_compares_each_row_with_the_other_folds_only():
     vectors = np.eye(4, dtype=np.float32)[[0, 0, 1, 1]]  # rows 0 and 1 alike, 2 and 3 alike: other folds
-    np.testing.assert_array_equal(held_out_similarity(vectors, 2), [1, 1, 1, 1])
-    np.testing.assert_array_equal(held_out_similarity(vectors, 4), [1, 1, 1, 1])
-    np.testing.assert_array_equal(held_out_similarity(np.eye(4, dtype=np.float32), 2), [0, 0, 0, 0])
+    alternating = np.array([0, 1, 0, 1])
+    np.testing.assert_array_equal(held_out_similarity(vectors, alternating), [1, 1, 1, 1])
+    np.testing.assert_array_equal(held_out_similarity(vectors, np.arange(4)), [1, 1, 1, 1])
+    np.testing.assert_array_equal(held_out_similarity(np.eye(4, dtype=np.float32), alternating), [0, 0, 0, 0])
+
+
+def test_each_fold_holds_its_share_of_every_triplet_people_labelled():
+    common = {"subject": "Note", "action": "Find", "category": "Knowledge"}
+    rare = {"subject": "Task", "action": "Create", "category": "Work"}
+    triplets = [common] * 20 + [rare] * 10  # in labelling order: taking rows in turn would not balance them
+    fold_of = fold_numbers(triplets, 5)
+    for fold in range(5):
+        held = [t for t, f in zip(triplets, fold_of) if f == fold]
+        assert (held.count(common), held.count(rare)) == (4, 2)
+
+
+def test_the_folds_are_the_same_in_every_run():
+    triplets = [{"subject": s, "action": "Find", "category": "Knowledge"} for s in "ABCDE" * 7]
+    np.testing.assert_array_equal(fold_numbers(triplets, 5), fold_numbers(triplets, 5))
+
+
+def test_a_seed_of_one_example_per_triplet_is_still_split_into_folds():
+    triplets = [{"subject": f"S{i}", "action": "Find", "category": "Knowledge"} for i in range(12)]
+    assert sorted(np.bincount(fold_numbers(triplets, 5))) == [2, 2, 2, 3, 3]

@@ -48,7 +48,7 @@ def test_the_model_page_shows_the_log_loss_promotion_compared(reviewer_client, t
 
 
 def test_the_overview_shows_threshold_progress(reviewer_client, trained, settings):
-    settings.SECONDMIND_RETRAIN_THRESHOLD = 100
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("training", retrain_threshold=100)
     page = reviewer_client.get("/").content.decode()
     assert "0 of 100</strong> new examples until the next retrain" in page
 

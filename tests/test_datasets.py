@@ -28,26 +28,25 @@ def test_merge_resolves_conflicts_live_over_base_over_batch(db):
     add_example(prompt, OTHER, Source.BATCH)
     Example.objects.create(prompt=prompt, source=Source.BASE, **TRIPLET)
     Example.objects.create(prompt=prompt, source=Source.LIVE, **{**TRIPLET, "action": "Think"})
-    merged = merge()
+    merged = merge(0.2)
     chosen = [e for e in merged.train + merged.holdout if e.normalized_prompt == normalize_prompt(prompt)]
     assert [e.source for e in chosen] == [Source.LIVE]
     assert merged.conflicts == 2
 
 
-def test_the_holdout_holds_only_human_examples(seeded, settings):
-    settings.SECONDMIND_HOLDOUT_FRACTION = 0.5
+def test_the_holdout_holds_only_human_examples(seeded):
     for i in range(40):
         add_example(f"automatically labelled prompt number {i}", TRIPLET, Source.BATCH)
-    merged = merge()
+    merged = merge(0.5)
     assert merged.holdout and all(e.source in (Source.BASE, Source.LIVE) for e in merged.holdout)
     assert merged.unused_batch > 0  # batch prompts in the holdout region are never trained on
 
 
 def test_the_holdout_is_the_same_across_runs_and_never_trained_on(seeded):
-    first, second = merge(), merge()
+    first, second = merge(0.2), merge(0.2)
     assert [e.pk for e in first.holdout] == [e.pk for e in second.holdout]
     assert not {e.pk for e in first.holdout} & {e.pk for e in first.train}
-    assert all(in_holdout_region(e.normalized_prompt) for e in first.holdout)
+    assert all(in_holdout_region(e.normalized_prompt, 0.2) for e in first.holdout)
 
 
 def test_near_duplicate_prompts_are_reported_not_removed(seeded):

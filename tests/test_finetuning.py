@@ -25,8 +25,7 @@ PROMPT = "Find my notes about the database migration"
 
 @pytest.fixture
 def finetuning(settings):
-    settings.SECONDMIND_ENCODER = "finetune"
-    settings.SECONDMIND_FINETUNE_MAX_STEPS = 2
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("training", encoder="finetune", finetune_max_steps=2)
 
 
 @pytest.fixture
@@ -63,7 +62,7 @@ def test_a_tampered_encoder_file_is_refused(tuned, api):
 
 
 def test_a_rollback_brings_the_earlier_versions_encoder_back(tuned, settings):
-    settings.SECONDMIND_ENCODER = "stock"
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("training", encoder="stock")
     stock_version = train_now().version
     promote_by_hand(stock_version, None, "try the stock encoder")
     assert classify(PROMPT).encoder == ENCODER_NAME
@@ -134,8 +133,7 @@ def test_an_encoder_round_trips_through_its_bytes_and_keeps_its_name(tuned):
 
 
 def test_auto_keeps_the_stock_encoder_unless_the_fine_tuned_one_does_better(seeded, settings):
-    settings.SECONDMIND_ENCODER = "auto"
-    settings.SECONDMIND_FINETUNE_MAX_STEPS = 1
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("training", encoder="auto", finetune_max_steps=1)
     run = train_now()
     version = ModelVersion.objects.get(pk=run.version.pk)
     assert run.summary["encoder"].startswith(("stock encoder", "fine-tuned encoder"))

@@ -6,9 +6,10 @@ from interactions.models import Review
 from interactions.reviews import auto_label_precision, decide
 from training.datasets import in_holdout_region
 from training.models import normalize_prompt
+from training.policy import Policy
 
 PROMPTS = [f"Find my notes about the kubernetes upgrade number {i}" for i in range(60)]
-IN_REGION = [p for p in PROMPTS if in_holdout_region(normalize_prompt(p))]
+IN_REGION = [p for p in PROMPTS if in_holdout_region(normalize_prompt(p), Policy().training.holdout_fraction)]
 
 
 def test_a_holdout_prompt_records_the_heads_the_gate_would_have_labelled_and_learns_none(category_certified):

@@ -27,7 +27,7 @@ OUT_OF_SCOPE = [
 @pytest.fixture
 def certified(db, hwu64, settings):
     """A model trained on 1,500 real triplets, with a precision target low enough to certify a gate."""
-    settings.SECONDMIND_AUTO_PRECISION_TARGET = 0.7
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("certification", precision_target=0.7)
     lines = (hwu64 / "train.jsonl").read_text(encoding="utf-8").splitlines()
     import_jsonl(lines[:1500], Source.BASE)
     version = train_now().version
@@ -44,7 +44,8 @@ def test_in_scope_prompts_are_auto_accepted_once_certified(certified):
 
 
 def test_out_of_scope_prompts_are_not_auto_accepted(certified, settings):
-    settings.SECONDMIND_UNKNOWN_THRESHOLD = 0.0  # no head says Unknown: the certified gate alone decides
+    # no head says Unknown: the certified gate alone decides
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("gate", unknown_threshold=0.0)
     verdicts = {prompt: classify(prompt) for prompt in OUT_OF_SCOPE}
     assert {p: i.verdict for p, i in verdicts.items()} == dict.fromkeys(OUT_OF_SCOPE, "review")
     assert {p: i.auto_labelled for p, i in verdicts.items()} == {key: [] for key in OUT_OF_SCOPE}

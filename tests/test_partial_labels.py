@@ -35,7 +35,7 @@ def test_a_certified_head_is_auto_labelled_while_the_triplet_waits_for_a_person(
 def test_the_reviewed_triplet_replaces_the_partial_auto_label_in_training(category_certified, reviewer):
     interaction = classify(PROMPT)
     decide(interaction.pk, reviewer, Review.Decision.APPROVED)
-    merged = merge()
+    merged = merge(0.2)
     chosen = [e for e in merged.train + merged.holdout if e.normalized_prompt == PROMPT.casefold()]
     assert [(e.source, e.labelled_heads) for e in chosen] == [(Source.LIVE, list(HEADS))]
 

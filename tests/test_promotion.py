@@ -10,10 +10,14 @@ from tests.conftest import train_now
 from training.datasets import add_example, import_jsonl, in_holdout_region
 from training.evaluation import LOSS_CAP, item_losses
 from training.models import HEADS, Example, ModelVersion, Promotion, Source
+from training.policy import PromotionPolicy
 from training.promotion import confidence_better, should_promote
 from training.registry import load_heads
 
 CLEARLY_BETTER = np.full(50, 0.5)  # the log-loss a candidate saves on each of 50 holdout examples
+
+DEFAULT = PromotionPolicy()
+HOLDOUT = 0.2  # the default share held out
 
 
 def scores(accuracy, exact=0.5, per_head=None):
@@ -23,7 +27,8 @@ def scores(accuracy, exact=0.5, per_head=None):
 
 def relabel_training_prompts(wrong):
     """Live labels for every seed prompt outside the holdout: shuffled (wrong) or the seed's own."""
-    seed = [e for e in Example.objects.filter(source=Source.BASE) if not in_holdout_region(e.normalized_prompt)]
+    base = Example.objects.filter(source=Source.BASE)
+    seed = [e for e in base if not in_holdout_region(e.normalized_prompt, HOLDOUT)]
     shuffled = {head: [e.triplet[head] for e in seed] for head in HEADS}
     rng = random.Random(7)
     for values in shuffled.values():
@@ -63,25 +68,24 @@ def test_a_better_candidate_is_promoted(hwu64_seeded):
 
 
 def test_the_first_model_goes_live():
-    assert should_promote(scores(0.1), None) == (True, "First model: there was no active model.")
+    assert should_promote(scores(0.1), None, None, DEFAULT) == (True, "First model: there was no active model.")
 
 
 def test_a_tie_keeps_the_active_model_and_says_it_is_a_tie():
-    promote, reason = should_promote(scores(0.6), scores(0.6), np.zeros(50))
+    promote, reason = should_promote(scores(0.6), scores(0.6), np.zeros(50), DEFAULT)
     assert not promote and "the same probability as the active model" in reason
 
 
 def test_a_candidate_with_lower_log_loss_on_most_examples_is_promoted():
     saved = np.array([0.3] * 40 + [-0.1] * 10)
-    promote, reason = should_promote(scores(0.6), scores(0.6), saved)
+    promote, reason = should_promote(scores(0.6), scores(0.6), saved, DEFAULT)
     assert promote and reason.startswith("Promoted")
 
 
-def test_a_candidate_better_by_luck_on_a_few_examples_is_not_promoted(settings):
-    settings.SECONDMIND_PROMOTION_CONFIDENCE = 0.7
+def test_a_candidate_better_by_luck_on_a_few_examples_is_not_promoted():
     saved = np.array([2.0, 1.5] + [-0.05] * 48)  # lower mean log-loss, from two examples only
     assert saved.mean() > 0
-    promote, reason = should_promote(scores(0.7), scores(0.6), saved)
+    promote, reason = should_promote(scores(0.7), scores(0.6), saved, PromotionPolicy(confidence=0.7))
     assert not promote and "where 70% is needed" in reason
 
 
@@ -94,36 +98,32 @@ def test_the_t_test_is_never_surer_than_the_normal_approximation_it_replaced():
             assert confidence_better(saved) <= normal + 1e-12 or normal < 0.5
 
 
-def test_the_confidence_setting_is_the_boundary(settings):
+def test_the_confidence_setting_is_the_boundary():
     saved = np.array([1.0, -0.5] * 25)
     sure = confidence_better(saved)
-    settings.SECONDMIND_PROMOTION_CONFIDENCE = sure - 0.01
-    assert should_promote(scores(0.6), scores(0.6), saved)[0]
-    settings.SECONDMIND_PROMOTION_CONFIDENCE = sure + 0.01
-    assert not should_promote(scores(0.6), scores(0.6), saved)[0]
+    assert should_promote(scores(0.6), scores(0.6), saved, PromotionPolicy(confidence=sure - 0.01))[0]
+    assert not should_promote(scores(0.6), scores(0.6), saved, PromotionPolicy(confidence=sure + 0.01))[0]
 
 
 def test_a_lower_exact_triplet_accuracy_blocks_promotion():
-    promote, reason = should_promote(scores(0.7, exact=0.49), scores(0.6, exact=0.5), CLEARLY_BETTER)
+    promote, reason = should_promote(scores(0.7, exact=0.49), scores(0.6, exact=0.5), CLEARLY_BETTER, DEFAULT)
     assert not promote and "lower exact-triplet accuracy" in reason
-    assert should_promote(scores(0.7, exact=0.5), scores(0.6, exact=0.5), CLEARLY_BETTER)[0]
+    assert should_promote(scores(0.7, exact=0.5), scores(0.6, exact=0.5), CLEARLY_BETTER, DEFAULT)[0]
 
 
-def test_a_head_worse_beyond_the_tolerance_blocks_promotion(settings):
-    settings.SECONDMIND_PROMOTION_TOLERANCE = 0.05
+def test_a_head_worse_beyond_the_tolerance_blocks_promotion():
     candidate = scores(0.9, per_head={"action": 0.54})
-    promote, reason = should_promote(candidate, scores(0.6), CLEARLY_BETTER)
+    promote, reason = should_promote(candidate, scores(0.6), CLEARLY_BETTER, PromotionPolicy(tolerance=0.05))
     assert not promote and "action lost more than 0.05" in reason
 
 
-def test_a_head_worse_within_the_tolerance_still_promotes(settings):
-    settings.SECONDMIND_PROMOTION_TOLERANCE = 0.05
-    assert should_promote(scores(0.9, per_head={"action": 0.56}), scores(0.6), CLEARLY_BETTER)[0]
+def test_a_head_worse_within_the_tolerance_still_promotes():
+    candidate = scores(0.9, per_head={"action": 0.56})
+    assert should_promote(candidate, scores(0.6), CLEARLY_BETTER, PromotionPolicy(tolerance=0.05))[0]
 
 
-def test_a_holdout_too_small_to_decide_keeps_the_active_model(settings):
-    settings.SECONDMIND_MIN_HOLDOUT = 10
-    promote, reason = should_promote(scores(0.9), scores(0.1), CLEARLY_BETTER[:9])
+def test_a_holdout_too_small_to_decide_keeps_the_active_model():
+    promote, reason = should_promote(scores(0.9), scores(0.1), CLEARLY_BETTER[:9], PromotionPolicy(min_holdout=10))
     assert not promote and "fewer than 10" in reason
 
 

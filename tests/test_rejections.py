@@ -11,9 +11,9 @@ UNRELATED = "Draft a reply to the landlord about the rent"
 
 def reject(reviewer, settings, prompt):
     """A person rejects a prompt the gate left to people (rejecting an auto-label would also pause its head)."""
-    settings.SECONDMIND_AUTO_ACCEPT = False
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("gate", auto_accept=False)
     interaction = classify(prompt)
-    settings.SECONDMIND_AUTO_ACCEPT = True
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("gate", auto_accept=True)
     decide(interaction.pk, reviewer, Review.Decision.REJECTED)
 
 

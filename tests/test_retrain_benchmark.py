@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 
 def test_it_prints_the_training_time_per_size_with_and_without_traffic(hwu64, tmp_path, settings):
-    settings.SECONDMIND_SELF_TRAINING_PROMPTS = 500
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("self_training", prompts=500)
     data = tmp_path / "train.jsonl"
     data.write_text("\n".join((hwu64 / "train.jsonl").read_text(encoding="utf-8").splitlines()[:300]) + "\n")
     out = io.StringIO()

@@ -18,7 +18,7 @@ def decide(client, item, decision, **heads):
 
 
 def test_the_queue_can_list_the_least_confident_first(reviewer_client, trained, review_everything, settings):
-    settings.SECONDMIND_REVIEW_ORDER = "least_confident"
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("review", order="least_confident")
     items = [
         classify(p)
         for p in (
@@ -73,7 +73,7 @@ def test_the_second_reviewer_is_told_it_was_already_decided(reviewer_client, sta
 
 
 def test_an_unknown_head_must_be_labelled_before_approval(reviewer_client, trained, settings):
-    settings.SECONDMIND_UNKNOWN_THRESHOLD = 1.01
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("gate", unknown_threshold=1.01)
     item = classify("Could you look into the flaky login tests?")
     response = decide(reviewer_client, item, "approved")
     assert response.status_code == 400 and "pick a label for subject" in response.content.decode()
@@ -88,14 +88,14 @@ def test_bulk_approve_decides_each_selected_item(reviewer_client, trained, revie
 
 
 def test_audit_samples_of_auto_accepted_items_are_in_the_queue(reviewer_client, trained, accept_everything, settings):
-    settings.SECONDMIND_AUDIT_RATE = 1.0
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("gate", audit_rate=1.0)
     item = classify("Summarize the paper about sparse attention")
     assert (item.verdict, item.audit) == ("accepted", True)
     assert 'class="tag audit"' in reviewer_client.get("/review/").content.decode()
 
 
 def test_audit_decisions_estimate_auto_label_precision(reviewer_client, trained, accept_everything, settings):
-    settings.SECONDMIND_AUDIT_RATE = 1.0
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("gate", audit_rate=1.0)
     right, wrong = (
         classify("Summarize the paper about sparse attention"),
         classify("Remind me to renew the passport soon"),

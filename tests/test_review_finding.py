@@ -53,9 +53,9 @@ def test_a_reason_per_head_names_the_head():
 
 
 def test_neighbours_below_the_similarity_floor_are_left_out(reviewer_client, items, settings):
-    settings.SECONDMIND_REVIEW_NEIGHBOUR_FLOOR = 1.01
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("review", neighbour_floor=1.01)
     assert "Nearest human-labelled examples" not in reviewer_client.get("/review/").content.decode()
-    settings.SECONDMIND_REVIEW_NEIGHBOUR_FLOOR = -1.0
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("review", neighbour_floor=-1.0)
     assert "Nearest human-labelled examples" in reviewer_client.get("/review/").content.decode()
 
 

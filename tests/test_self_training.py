@@ -71,19 +71,20 @@ def test_the_traffic_is_the_newest_prompts_no_person_decided(trained, review_eve
     decided = classify("Find my notes about the kubernetes upgrade")
     decide(decided.pk, reviewer, Review.Decision.APPROVED)
     classify("+1")  # noise never waits for review
-    np.testing.assert_array_equal(unlabelled_traffic(2).vectors, np.stack([waiting[2].vector(), waiting[1].vector()]))
-    assert len(unlabelled_traffic(100).vectors) == 3
+    newest = np.stack([waiting[2].vector(), waiting[1].vector()])
+    np.testing.assert_array_equal(unlabelled_traffic(2, 0.2).vectors, newest)
+    assert len(unlabelled_traffic(100, 0.2).vectors) == 3
 
 
 def test_a_prompt_the_gate_labelled_some_heads_of_is_still_traffic(category_certified):
     interaction = classify("Find my notes about the kubernetes upgrade")
     assert interaction.auto_labelled == ["category"]
-    np.testing.assert_array_equal(unlabelled_traffic(100).vectors, np.stack([interaction.vector()]))
+    np.testing.assert_array_equal(unlabelled_traffic(100, 0.2).vectors, np.stack([interaction.vector()]))
 
 
 def test_no_prompt_of_the_holdout_region_is_traffic(trained, review_everything):
     classify("Schedule a dentist appointment for next tuesday")  # its hash puts it in the holdout region
-    assert len(unlabelled_traffic(100).vectors) == 0
+    assert len(unlabelled_traffic(100, 0.2).vectors) == 0
 
 
 def test_a_training_run_learns_the_prompts_waiting_for_review(trained, review_everything):
@@ -96,7 +97,7 @@ def test_a_training_run_learns_the_prompts_waiting_for_review(trained, review_ev
 
 
 def test_self_training_can_be_switched_off(trained, review_everything, settings):
-    settings.SECONDMIND_SELF_TRAINING = False
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("self_training", enabled=False)
     classify("Book a table for two at the italian place tonight")
     assert train_now().summary["self_training"] is None
 

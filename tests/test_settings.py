@@ -10,14 +10,14 @@ from django.conf import settings
 
 
 def start_with(**env):
-    """Start Django with `env` added and print SECONDMIND_AUTO_ACCEPT: (exit code, stdout, stderr)."""
+    """Start Django with `env` added and print whether the gate auto-accepts: (exit code, stdout, stderr)."""
     done = subprocess.run(
         [
             sys.executable,
             "manage.py",
             "shell",
             "-c",
-            "from django.conf import settings; print(settings.SECONDMIND_AUTO_ACCEPT)",
+            "from django.conf import settings; print(settings.SECONDMIND_POLICY.gate.auto_accept)",
         ],
         cwd=settings.BASE_DIR,
         env={**os.environ, **env},

@@ -13,15 +13,14 @@ def test_the_defaults_pass():
 
 
 def test_it_warns_when_no_step_could_ever_be_certified(settings):
-    settings.SECONDMIND_CERTIFY_STEP = 50
-    settings.SECONDMIND_CERTIFY_CONFIDENCE = 0.95
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("certification", step=50, confidence=0.95)
     [warning] = warnings("secondmind.W001")
     assert "SECONDMIND_CERTIFY_STEP=50" in warning.msg and "Raise SECONDMIND_CERTIFY_STEP" in warning.hint
 
 
 @pytest.mark.parametrize("confidence, effect", [(0.4, "more likely worse"), (1.0, "never promotes")])
 def test_it_warns_when_the_promotion_confidence_disables_the_rule(settings, confidence, effect):
-    settings.SECONDMIND_PROMOTION_CONFIDENCE = confidence
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("promotion", confidence=confidence)
     [warning] = warnings("secondmind.W002")
     assert effect in warning.msg
 

@@ -24,7 +24,7 @@ def send(first, last, vectors):
 
 def test_the_traffic_trigger_fires_once_per_threshold(trained, vectors, settings, django_capture_on_commit_callbacks):
     get_broker().purge_queue()
-    settings.SECONDMIND_RETRAIN_TRAFFIC = 100
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("training", retrain_traffic=100)
     with django_capture_on_commit_callbacks(execute=True):
         send(0, 99, vectors)
     assert not TrainingRun.objects.filter(trigger="traffic").exists()
@@ -37,7 +37,7 @@ def test_the_traffic_trigger_fires_once_per_threshold(trained, vectors, settings
 def test_the_traffic_trigger_counts_from_the_last_run_that_trained(
     trained, vectors, settings, django_capture_on_commit_callbacks
 ):
-    settings.SECONDMIND_RETRAIN_TRAFFIC = 100
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("training", retrain_traffic=100)
     with django_capture_on_commit_callbacks(execute=True):
         send(0, 100, vectors)
     assert execute(TrainingRun.objects.get(trigger="traffic")).status == TrainingRun.Status.SUCCEEDED
@@ -50,7 +50,7 @@ def test_the_traffic_trigger_counts_from_the_last_run_that_trained(
 
 
 def test_zero_switches_the_traffic_trigger_off(trained, vectors, settings, django_capture_on_commit_callbacks):
-    settings.SECONDMIND_RETRAIN_TRAFFIC = 0
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("training", retrain_traffic=0)
     with django_capture_on_commit_callbacks(execute=True):
         send(0, 150, vectors)
     assert not TrainingRun.objects.filter(trigger="traffic").exists()

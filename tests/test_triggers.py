@@ -25,7 +25,7 @@ def test_the_threshold_enqueues_exactly_once_under_repeated_additions(
     trained, settings, django_capture_on_commit_callbacks
 ):
     get_broker().purge_queue()  # a Redis broker outlives the test database
-    settings.SECONDMIND_RETRAIN_THRESHOLD = 5
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("training", retrain_threshold=5)
     with django_capture_on_commit_callbacks(execute=True):
         add_batch(4)
     assert not TrainingRun.objects.filter(trigger="threshold").exists()
@@ -39,7 +39,8 @@ def test_the_threshold_enqueues_exactly_once_under_repeated_additions(
 def test_the_threshold_counts_only_examples_since_the_last_training(
     trained, settings, django_capture_on_commit_callbacks
 ):
-    settings.SECONDMIND_RETRAIN_THRESHOLD = len(trained.trained_on.all()) + 1
+    threshold = len(trained.trained_on.all()) + 1
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("training", retrain_threshold=threshold)
     with django_capture_on_commit_callbacks(execute=True):
         add_batch(3)
     assert not TrainingRun.objects.filter(trigger="threshold").exists()

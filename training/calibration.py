@@ -14,10 +14,13 @@ the holdout alone would be enough.
 """
 
 import math
+import warnings
+from collections import Counter
 from typing import NamedTuple
 
 import numpy as np
 from scipy.stats import beta, binomtest
+from sklearn.model_selection import KFold, StratifiedKFold
 
 from .card import Certificate, Proof
 from .models import HEADS
@@ -113,7 +116,7 @@ def out_of_fold(vectors, triplets, folds, auto_labelled, learning, fit_fold=None
     fine-tuned passes one that fine-tunes an encoder per fold, so that no encoder saw the labels it is
     scored on."""
     fit_fold = fit_fold or heads_fold(vectors, triplets, auto_labelled, learning)
-    fold_of = np.arange(len(triplets)) % folds
+    fold_of = fold_numbers(triplets, folds)
     parts = []
     for fold in range(folds):
         held, kept = fold_of == fold, fold_of != fold
@@ -135,12 +138,27 @@ def heads_fold(vectors, triplets, auto_labelled, learning):
     return fit
 
 
-def held_out_similarity(vectors, folds):
-    """Each row's similarity to its most similar row of the other folds: how far from the labelled
-    examples it knows a new in-scope prompt lies."""
-    fold_of = np.arange(len(vectors)) % folds
+def fold_numbers(triplets, folds: int) -> np.ndarray:
+    """Each row's fold, stratified by triplet so that every fold holds its share of each triplet people
+    labelled (scikit-learn's StratifiedKFold, shuffled with a fixed seed: a run is repeatable). While no
+    triplet was labelled as many times as there are folds (a seed of one example each), there is nothing
+    to stratify: the rows are shuffled into folds."""
+    labels = ["|".join(t[head] for head in HEADS) for t in triplets]
+    fold_of = np.zeros(len(labels), dtype=int)
+    stratify = bool(labels) and max(Counter(labels).values()) >= folds
+    splitter = (StratifiedKFold if stratify else KFold)(folds, shuffle=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # triplets seen fewer times than there are folds: spread anyway
+        for fold, (_, held) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
+            fold_of[held] = fold
+    return fold_of
+
+
+def held_out_similarity(vectors, fold_of) -> np.ndarray:
+    """Each row's similarity to its most similar row of the other folds (`fold_of`: each row's fold): how
+    far from the labelled examples it knows a new in-scope prompt lies."""
     similarity = np.zeros(len(vectors))
-    for fold in range(folds):
+    for fold in np.unique(fold_of):
         held, kept = fold_of == fold, fold_of != fold
         if kept.any():
             similarity[held] = (vectors[held] @ vectors[kept].T).max(axis=1)

@@ -4,13 +4,15 @@ the worker from taking trainings."""
 from django.conf import settings
 from django.core.checks import Warning, register
 
+from .policy import current
+
 
 @register()
 def certification_can_pass(app_configs, **kwargs):
     from .calibration import precision_lower_bound  # here, so that loading the apps does not load torch
 
-    step, confidence = settings.SECONDMIND_CERTIFY_STEP, settings.SECONDMIND_CERTIFY_CONFIDENCE
-    target = settings.SECONDMIND_AUTO_PRECISION_TARGET
+    rules = current().certification
+    step, confidence, target = rules.step, rules.confidence, rules.precision_target
     if precision_lower_bound(step, step, confidence) >= target:
         return []
     return [
@@ -26,7 +28,7 @@ def certification_can_pass(app_configs, **kwargs):
 
 @register()
 def promotion_confidence_is_a_probability_to_beat(app_configs, **kwargs):
-    confidence = settings.SECONDMIND_PROMOTION_CONFIDENCE
+    confidence = current().promotion.confidence
     if 0.5 <= confidence < 1:
         return []
     effect = "promotes candidates that are more likely worse" if confidence < 0.5 else "never promotes anything"

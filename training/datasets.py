@@ -194,9 +194,10 @@ def stable_fraction(text):
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def in_holdout_region(normalized_prompt):
-    """A stable hash of the prompt decides, so a prompt is held out by every version or by none."""
-    return stable_fraction(normalized_prompt) < settings.SECONDMIND_HOLDOUT_FRACTION
+def in_holdout_region(normalized_prompt: str, fraction: float) -> bool:
+    """Whether a prompt belongs to the holdout's `fraction` of all prompts. A stable hash of the prompt
+    decides, so a prompt is held out by every version or by none."""
+    return stable_fraction(normalized_prompt) < fraction
 
 
 @dataclass
@@ -218,9 +219,9 @@ class MergedDataset:
         }
 
 
-def merge():
+def merge(holdout_fraction: float) -> "MergedDataset":
     """base + live + batch, one example per normalized prompt (live > base > batch), split into
-    the training set and the human-only holdout."""
+    the training set and the human-only holdout (the prompts in the holdout region)."""
     chosen = {}
     conflicts = 0
     for example in Example.objects.order_by("pk"):
@@ -233,7 +234,7 @@ def merge():
             chosen[example.normalized_prompt] = example
     train, holdout, unused_batch = [], [], 0
     for normalized, example in chosen.items():
-        if not in_holdout_region(normalized):
+        if not in_holdout_region(normalized, holdout_fraction):
             train.append(example)
         elif example.source in HUMAN_SOURCES:
             holdout.append(example)

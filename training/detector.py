@@ -7,7 +7,6 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.conf import settings
 
 from .card import Certificate
 from .encoder import ENCODER_NAME, Encoder, stock_encoder
@@ -95,25 +94,27 @@ class IntentDetector:
         """The loaded encoder of that name, or None: vectors of an encoder no longer served can't be compared."""
         return next((e for e in (self.encoder(), stock_encoder()) if e.name == name), None)
 
-    def predict(self, prompt, stock_vector=None):
-        """The prediction for a prompt; `stock_vector`: its stock-encoder embedding when the caller has it
-        (used only when the active version embeds with the stock encoder)."""
+    def predict(self, prompt: str, unknown_below: float, stock_vector=None) -> "Prediction":
+        """The prediction for a prompt, a head less confident than `unknown_below` answering Unknown;
+        `stock_vector`: its stock-encoder embedding when the caller has it (used only when the active
+        version embeds with the stock encoder)."""
         loaded = self._current()
         encoder = loaded.encoder if loaded else stock_encoder()
         embedding = stock_vector if stock_vector is not None and encoder.is_stock else encoder.embed([prompt])[0]
-        return _predictions(loaded, encoder, embedding[None, :])[0]
+        return _predictions(loaded, encoder, embedding[None, :], unknown_below)[0]
 
-    def predict_many(self, prompts, stored=None):
-        """The predictions for several prompts from one forward pass of the encoder and the heads;
+    def predict_many(self, prompts, unknown_below: float, stored=None) -> list["Prediction"]:
+        """The predictions for several prompts from one forward pass of the encoder and the heads (as
+        predict() makes them);
         `stored`: the prompts' PromptVectors when they were embedded before, whose vectors are used
         where the active version's encoder made them."""
         loaded = self._current()
         encoder = loaded.encoder if loaded else stock_encoder()
         embeddings = stored.vectors_by(encoder) if stored is not None else encoder.embed(list(prompts))
-        return _predictions(loaded, encoder, embeddings)
+        return _predictions(loaded, encoder, embeddings, unknown_below)
 
 
-def _predictions(loaded, encoder, embeddings):
+def _predictions(loaded, encoder, embeddings, threshold):
     """A Prediction per row of `embeddings` from the loaded version (Unknown everywhere without one)."""
     if loaded is None:
         return [
@@ -121,7 +122,6 @@ def _predictions(loaded, encoder, embeddings):
             for embedding in embeddings
         ]
     predicted = loaded.heads.predict(embeddings)
-    threshold = settings.SECONDMIND_UNKNOWN_THRESHOLD
     predictions = []
     for row, embedding in enumerate(embeddings):
         triplet, confidence = {}, {}

@@ -14,9 +14,9 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .budget import Budget
-from .calibration import calibrate, held_out_similarity, matching_scope
-from .card import ModelCard
-from .datasets import NO_TRAFFIC, ensure_embeddings, matrix, merge, near_duplicates
+from .calibration import calibrate, fold_numbers, held_out_similarity, matching_scope
+from .card import Certificate, ModelCard
+from .datasets import NO_TRAFFIC, PromptVectors, ensure_embeddings, matrix, merge, near_duplicates
 from .encoder import DIMENSIONS, Encoder, stock_encoder
 from .evaluation import evaluate, item_losses
 from .finetune import EncoderTuner
@@ -24,6 +24,7 @@ from .liveness import Heartbeat, RunAbandoned, beat, fail, this_worker
 from .locks import retrying_when_locked
 from .logs import run_logging
 from .models import HEADS, HUMAN_SOURCES, Example, TrainingRun
+from .policy import Policy, current
 from .promotion import should_promote
 from .registry import activate, active_version, load_encoder, load_heads, register, store
 from .trainer import NO_TRAFFIC_VECTORS, Trainer, sure_guesses
@@ -51,19 +52,20 @@ class Progress:
         self.report(stage, int(percent))
 
 
-def learning_options(traffic_vectors):
+def learning_options(traffic_vectors, policy: Policy) -> dict:
     """The Trainer options of every model a run trains: the neighbour vote, and the newest prompts
     nobody labelled to learn from (none when self-training is off)."""
-    options = {"neighbour_weight": settings.SECONDMIND_NEIGHBOUR_WEIGHT, "traffic": NO_TRAFFIC_VECTORS}
-    if settings.SECONDMIND_SELF_TRAINING:
-        options.update(traffic=traffic_vectors, traffic_confidence=settings.SECONDMIND_SELF_TRAINING_CONFIDENCE)
+    options = {"neighbour_weight": policy.training.neighbour_weight, "traffic": NO_TRAFFIC_VECTORS}
+    if policy.self_training.enabled:
+        options.update(traffic=traffic_vectors, traffic_confidence=policy.self_training.confidence)
     return options
 
 
-def waiting_traffic():
-    if not settings.SECONDMIND_SELF_TRAINING:
+def waiting_traffic(policy: Policy) -> PromptVectors:
+    if not policy.self_training.enabled:
         return NO_TRAFFIC
-    return import_string(settings.SECONDMIND_TRAFFIC_SOURCE)(settings.SECONDMIND_SELF_TRAINING_PROMPTS)
+    source = import_string(settings.SECONDMIND_TRAFFIC_SOURCE)
+    return source(policy.self_training.prompts, policy.training.holdout_fraction)
 
 
 def _self_training_summary(learning):
@@ -123,11 +125,11 @@ class Fitted:
     holdout_metrics: dict | None
 
 
-def fit(merged, encoded, progress):
+def fit(merged, encoded, progress, policy: Policy) -> "Fitted":
     """Stage fit: blind heads with and without the auto-labelled data (kept only where it does not hurt
     on the holdout), then the served heads, which learn the holdout too. 2 or 3 head fits, each two when
     self-training."""
-    learning = learning_options(encoded.traffic)
+    learning = learning_options(encoded.traffic, policy)
     holdout = (encoded.of(merged.holdout), [e.triplet for e in merged.holdout])
     blind, blind_on, note = (
         _fit_heads(merged.train, encoded, learning, progress.span(0, 0.6)),
@@ -152,7 +154,7 @@ def fit(merged, encoded, progress):
     return Fitted(encoded, blind, heads, blind_on, trained_on, learning, note, evaluate(blind, *holdout))
 
 
-def tune_encoder(merged, traffic, progress, budget):
+def tune_encoder(merged, traffic, progress, budget, policy: Policy) -> Encoder:
     """Stage tune, in the first half of the time budget: an encoder fine-tuned on the training examples
     (never the holdout) and then, with self-training, a noisy student: a fresh fine-tuning on the
     examples and the traffic prompts the first encoder's heads are sure of. The guesses stay inside the
@@ -160,31 +162,32 @@ def tune_encoder(merged, traffic, progress, budget):
     examples = merged.train
     prompts, triplets = [e.prompt for e in examples], [e.triplet for e in examples]
     embedded_after = len(merged.train) + len(merged.holdout) + len(traffic.prompts)  # the version's vectors
-    with_traffic = settings.SECONDMIND_SELF_TRAINING and settings.SECONDMIND_NOISY_STUDENT and len(traffic.prompts)
+    with_traffic = policy.self_training.enabled and policy.self_training.noisy_student and len(traffic.prompts)
+    steps = policy.training.finetune_max_steps
     if not with_traffic:
-        return _tuner(prompts, triplets, progress, budget.deadline(0.5, embedded_after)).train()
+        return _tuner(prompts, triplets, progress, budget.deadline(0.5, embedded_after), steps).train()
     teacher_deadline = budget.deadline(0.2, len(examples) + len(traffic.prompts))
-    teacher = _tuner(prompts, triplets, progress.span(0, 0.35), teacher_deadline).train()
+    teacher = _tuner(prompts, triplets, progress.span(0, 0.35), teacher_deadline, steps).train()
     taught = encode(teacher, examples, traffic)
-    heads = _fit_heads(examples, taught, learning_options(taught.traffic), None)
-    sure, guesses = sure_guesses(heads, taught.traffic, settings.SECONDMIND_SELF_TRAINING_CONFIDENCE)
+    heads = _fit_heads(examples, taught, learning_options(taught.traffic, policy), None)
+    sure, guesses = sure_guesses(heads, taught.traffic, policy.self_training.confidence)
     student_prompts = prompts + [traffic.prompts[i] for i in np.flatnonzero(sure)]
-    student = _tuner(student_prompts, triplets + guesses, progress.span(0.35, 1), budget.deadline(0.5, embedded_after))
+    deadline = budget.deadline(0.5, embedded_after)
+    student = _tuner(student_prompts, triplets + guesses, progress.span(0.35, 1), deadline, steps)
     return student.train()
 
 
-def _tuner(prompts, triplets, progress, deadline):
-    steps = settings.SECONDMIND_FINETUNE_MAX_STEPS or None
+def _tuner(prompts, triplets, progress, deadline, max_steps) -> EncoderTuner:
     return EncoderTuner(
         prompts,
         triplets,
-        max_steps=steps,
+        max_steps=max_steps or None,
         deadline=deadline,
         progress=lambda fraction, epoch: progress(fraction, f"epoch {epoch}"),
     )
 
 
-def tuned_folds(merged_human, auto, traffic, progress, budget):
+def tuned_folds(merged_human, auto, traffic, progress, budget, policy: Policy):
     """The gate's fold models for a fine-tuned encoder, in the second half of the time budget: each fold
     fine-tunes its own encoder without the fold's labels, then trains heads on that encoder's vectors."""
     human_prompts = [e.prompt for e in merged_human]
@@ -196,10 +199,11 @@ def tuned_folds(merged_human, auto, traffic, progress, budget):
         part = progress.span(len(done) / FOLDS, (len(done) + 1) / FOLDS)
         deadline = budget.deadline(0.5 + 0.5 * (len(done) + 1) / FOLDS, embedded_after)
         kept_examples = [e for e, k in zip(merged_human, kept) if k] + auto
-        encoder = _tuner([e.prompt for e in kept_examples], [e.triplet for e in kept_examples], part, deadline).train()
+        prompts, triplets = [e.prompt for e in kept_examples], [e.triplet for e in kept_examples]
+        encoder = _tuner(prompts, triplets, part, deadline, policy.training.finetune_max_steps).train()
         vectors = encoder.embed(human_prompts)
         auto_vectors = encoder.embed([e.prompt for e in auto])
-        learning = learning_options(traffic.vectors_by(encoder))
+        learning = learning_options(traffic.vectors_by(encoder), policy)
         kept_triplets = [t for t, k in zip(human_triplets, kept) if k]
         heads = Trainer(
             np.concatenate([vectors[kept], auto_vectors]), kept_triplets + [e.triplet for e in auto], **learning
@@ -210,25 +214,27 @@ def tuned_folds(merged_human, auto, traffic, progress, budget):
     return fit_fold
 
 
-def certify(fitted, merged, traffic, progress, budget):
+def certify(fitted, merged, traffic, progress, budget, policy: Policy) -> Certificate:
     """Stage certify: the gate's certificates from human-labelled evidence: 5 fold models (each
     fine-tuning its own encoder when the version's encoder is fine-tuned) and the holdout."""
     encoded = fitted.encoded
     human = [e for e in fitted.blind_trained_on if e.source in HUMAN_SOURCES]
     auto = [e for e in fitted.blind_trained_on if e.source not in HUMAN_SOURCES]
-    scope, fit_fold = settings.SECONDMIND_GATE_SCOPE_SIMILARITY, None
+    rules = policy.certification
+    scope, fit_fold = rules.scope_similarity, None
     if not encoded.encoder.is_stock:
-        fit_fold = tuned_folds(human, auto, traffic, progress, budget)
-        scope = matching_scope(held_out_similarity(matrix(human), FOLDS), scope)  # the cache holds stock vectors
+        fit_fold = tuned_folds(human, auto, traffic, progress, budget, policy)
+        folds = fold_numbers([e.triplet for e in human], FOLDS)
+        scope = matching_scope(held_out_similarity(matrix(human), folds), scope)  # the cache holds stock vectors
     return calibrate(
         fitted.blind,
         (encoded.of(merged.holdout), [e.triplet for e in merged.holdout]),
         (encoded.of(human), [e.triplet for e in human]),
         (encoded.of(auto), [e.triplet for e in auto]),
-        settings.SECONDMIND_AUTO_PRECISION_TARGET,
-        settings.SECONDMIND_CERTIFY_STEP,
+        rules.precision_target,
+        rules.step,
         scope,
-        settings.SECONDMIND_CERTIFY_CONFIDENCE,
+        rules.confidence,
         folds=FOLDS,
         learning=fitted.learning,
         fit_fold=fit_fold,
@@ -247,42 +253,42 @@ def choose(stock, tuned):
     return stock, "stock encoder: the fine-tuned one was no better on the holdout"
 
 
-def train_candidate(run, progress):
+def train_candidate(run, progress, policy: Policy) -> "Candidate":
     """The body of a run: prepare -> tune -> fit -> certify -> judge. Returns the Candidate, with the
     promotion decided but not yet recorded."""
     progress("preparing", 1)
     run.data_until = Example.objects.aggregate(m=Max("pk"))["m"] or 0
     run.traffic_until = new_traffic_count()[1]
-    merged = merge()
+    merged = merge(policy.training.holdout_fraction)
     if not merged.train:
         raise ValueError("There is nothing to train on: import a seed (make run loads one).")
-    traffic = waiting_traffic()
-    mode = settings.SECONDMIND_ENCODER
+    traffic = waiting_traffic(policy)
+    mode = policy.training.encoder
     tuning = mode in ("finetune", "auto")
     stages = Stages(progress, tuning)
     examples = merged.train + merged.holdout
     ensure_embeddings(examples)
-    budget = Budget(settings.SECONDMIND_FINETUNE_MINUTES, [e.prompt for e in merged.train]) if tuning else None
-    pairs, shown = near_duplicates(examples, settings.SECONDMIND_NEAR_DUPLICATE_SIMILARITY)
+    budget = Budget(policy.training.finetune_minutes, [e.prompt for e in merged.train]) if tuning else None
+    pairs, shown = near_duplicates(examples, policy.training.near_duplicate_similarity)
     started = time.monotonic()
     tuned = None
     if tuning:
-        encoder = tune_encoder(merged, traffic, stages("fine-tuning the encoder"), budget)
-        tuned = fit(merged, encode(encoder, examples, traffic), stages("training the heads"))
+        encoder = tune_encoder(merged, traffic, stages("fine-tuning the encoder"), budget, policy)
+        tuned = fit(merged, encode(encoder, examples, traffic), stages("training the heads"), policy)
     stock = (
         None
         if mode == "finetune"
-        else fit(merged, encode(stock_encoder(), examples, traffic), stages("training the stock heads"))
+        else fit(merged, encode(stock_encoder(), examples, traffic), stages("training the stock heads"), policy)
     )
     fitted, encoder_note = (tuned, "fine-tuned encoder") if stock is None else choose(stock, tuned)
     train_seconds = time.monotonic() - started
-    gate = certify(fitted, merged, traffic, stages("certifying the gate"), budget)
+    gate = certify(fitted, merged, traffic, stages("certifying the gate"), budget, policy)
     progress("judging", 96)
     holdout = (fitted.encoded.of(merged.holdout), [e.triplet for e in merged.holdout])
     active = active_version()
     active_metrics, saved = judge_active(active, merged.holdout)
     promote, reason = should_promote(
-        fitted.holdout_metrics, active_metrics, saved(fitted.blind, holdout) if active else None
+        fitted.holdout_metrics, active_metrics, saved(fitted.blind, holdout) if active else None, policy.promotion
     )
     progress("registering", 97)
     summary = {
@@ -430,7 +436,7 @@ def execute(run, report=None):
                     _close(run, TrainingRun.Status.SKIPPED, decision="Nothing new since the last training.")
                 else:
                     progress = Progress(run, report)
-                    candidate = train_candidate(run, progress)
+                    candidate = train_candidate(run, progress, current())
                     retrying_when_locked(lambda: conclude(run, candidate))
                     progress.report("done", 100)
                     log.info("trained v%s: %s", run.version.number, run.decision)

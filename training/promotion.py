@@ -1,15 +1,15 @@
 """When a candidate replaces the active model, and hand promotion or rollback by staff."""
 
 import numpy as np
-from django.conf import settings
 from django.db import transaction
 from scipy.stats import ttest_1samp
 
 from .models import HEADS, ModelVersion, Promotion
+from .policy import PromotionPolicy
 from .registry import activate, active_version, load_heads
 
 
-def confidence_better(saved):
+def confidence_better(saved) -> float:
     """How sure the holdout makes us that the candidate has the lower expected log-loss: a one-sided
     paired t-test on `saved`, the log-loss it saves over the active model on each holdout example (the t
     distribution, not the normal, because a holdout has a few dozen examples)."""
@@ -19,12 +19,12 @@ def confidence_better(saved):
     return 1.0 - float(ttest_1samp(saved, 0.0, alternative="greater").pvalue)
 
 
-def should_promote(candidate, active, saved=None):
+def should_promote(candidate, active, saved, policy: PromotionPolicy) -> tuple[bool, str]:
     """(promote, reason) from the two models' metrics on the same holdout and `saved`, the log-loss the
     candidate saves over the active model on each holdout example.
 
     The rule: the first model goes live; otherwise the candidate needs a lower log-loss with at least
-    SECONDMIND_PROMOTION_CONFIDENCE, an exact-triplet accuracy no lower, and no head's accuracy lower by
+    `policy.confidence`, an exact-triplet accuracy no lower, and no head's accuracy lower by
     more than the tolerance. A tie keeps the active model. Beyond chance, because every run is one more
     test on the same holdout: a candidate that wins by luck is promoted, worse than the model it
     replaced, and then hard to replace. Exact accuracy too, because auto-labels can make the heads they
@@ -32,15 +32,15 @@ def should_promote(candidate, active, saved=None):
     """
     if active is None:
         return True, "First model: there was no active model."
-    minimum = settings.SECONDMIND_MIN_HOLDOUT
+    minimum = policy.min_holdout
     if len(saved) < minimum:
         return False, (
             f"The holdout has {len(saved)} human-labelled examples, fewer than {minimum}: too few to "
             "tell which model is better, so the active model stays. Label more examples or promote by hand."
         )
-    tolerance = settings.SECONDMIND_PROMOTION_TOLERANCE
+    tolerance = policy.tolerance
     worse = [h for h in HEADS if candidate[h]["accuracy"] < active[h]["accuracy"] - tolerance]
-    confidence, needed = confidence_better(saved), settings.SECONDMIND_PROMOTION_CONFIDENCE
+    confidence, needed = confidence_better(saved), policy.confidence
     scores = (
         f"log-loss {candidate['log_loss']:.3f} vs {active['log_loss']:.3f}, "
         f"exact {candidate['exact']:.3f} vs {active['exact']:.3f} on {len(saved)} holdout examples"

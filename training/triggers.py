@@ -8,6 +8,7 @@ from django.utils.module_loading import import_string
 
 from .liveness import recover_stale_runs
 from .models import HEADS, Example, TrainingRun
+from .policy import current
 
 
 class TrainingBusy(Exception):
@@ -59,8 +60,9 @@ def new_traffic_count():
 
 
 def check_threshold():
-    """Enqueue one training once enough new examples arrived; silent when one is already open."""
-    if open_run() is not None or new_examples_count() < settings.SECONDMIND_RETRAIN_THRESHOLD:
+    """Enqueue one training once SECONDMIND_RETRAIN_THRESHOLD new examples arrived; silent when one is
+    already open."""
+    if open_run() is not None or new_examples_count() < current().training.retrain_threshold:
         return None
     return _enqueue_unless_busy(TrainingRun.Trigger.THRESHOLD)
 
@@ -68,7 +70,7 @@ def check_threshold():
 def check_traffic():
     """Enqueue one training once SECONDMIND_RETRAIN_TRAFFIC prompts arrived since the last run that
     trained; silent when one is already open (it counts them too)."""
-    wanted = settings.SECONDMIND_RETRAIN_TRAFFIC
+    wanted = current().training.retrain_traffic
     if not wanted or open_run() is not None or new_traffic_count()[0] < wanted:
         return None
     return _enqueue_unless_busy(TrainingRun.Trigger.TRAFFIC)

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 
 from training.encoder import embed
 from training.evaluation import evaluate
+from training.policy import current
 from training.trainer import Trainer
 
 
@@ -34,8 +35,9 @@ class Command(BaseCommand):
             f"embedding {len(records)} new prompts: {embed_seconds:.1f} s "
             f"({len(records) / embed_seconds:.0f} prompts/s)\n"
         )
-        traffic = noisy(vectors, rng.integers(len(records), size=settings.SECONDMIND_SELF_TRAINING_PROMPTS), rng)
-        learning = {"traffic": traffic, "neighbour_weight": settings.SECONDMIND_NEIGHBOUR_WEIGHT}
+        policy = current()
+        traffic = noisy(vectors, rng.integers(len(records), size=policy.self_training.prompts), rng)
+        learning = {"traffic": traffic, "neighbour_weight": policy.training.neighbour_weight}
         self.stdout.write(
             f"| examples | train the heads (s) | as a run trains them: with {len(traffic):,} prompts "
             "of traffic to self-train on and the neighbour vote (s) | evaluate 20% (s) |"
