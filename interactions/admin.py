@@ -17,10 +17,10 @@ class InteractionAdmin(admin.ModelAdmin):
     search_fields = ("prompt",)
     inlines = [ReviewInline]
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request) -> bool:
         return False
 
 
@@ -30,7 +30,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = ("prefix", "created_at", "last_used_at")
     fields = ("user", "name", "prefix", "created_at", "last_used_at")
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request) -> bool:
         return False  # tokens are shown once when made: use `manage.py create_api_token`
 
 
@@ -39,6 +39,6 @@ class GuidelinesAdmin(admin.ModelAdmin):
     list_display = ("__str__", "updated_at", "updated_by")
     fields = ("text",)
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request, obj, form, change) -> None:
         obj.updated_by = request.user
         super().save_model(request, obj, form, change)

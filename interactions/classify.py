@@ -31,7 +31,7 @@ class KeyReused(ValueError):
         )
 
 
-def classify_once(prompt, context, user, retry_key):
+def classify_once(prompt, context, user, retry_key) -> Interaction:
     """classify(), except that a retry (the same user and `retry_key`) answers with the interaction the
     first call stored, and stores nothing."""
     return classify_many([Item(prompt, context, retry_key)], user)[0]
@@ -53,7 +53,7 @@ class Item:
     retry_key: str | None = None  # distinct within one batch
 
 
-def classify_many(items, user):
+def classify_many(items, user) -> list[Interaction]:
     """classify_once for each of `items`, from one forward pass and in one transaction: every new item
     is stored or none is. A retried item (same user and key) answers with its earlier interaction."""
     try:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from training.models import Example, ModelVersion
 
 
-def hash_token(token):
+def hash_token(token) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -27,7 +27,7 @@ class ApiToken(models.Model):
     def __str__(self):
         return f"{self.prefix}… ({self.user})"
 
-    def mark_used(self):
+    def mark_used(self) -> None:
         """Record the use, at most once a minute: a write per request would cost every classify call."""
         now = timezone.now()
         if self.last_used_at is None or now - self.last_used_at > timedelta(minutes=1):
@@ -122,24 +122,24 @@ class Interaction(models.Model):
         return f"#{self.pk} {self.prompt[:60]}"
 
     @property
-    def triplet(self):
+    def triplet(self) -> dict[str, str]:
         """The first prediction, the one the gate judged."""
         return {"subject": self.subject, "action": self.action, "category": self.category}
 
     @property
-    def suggested(self):
+    def suggested(self) -> dict[str, str]:
         """What a reviewer is shown and approves: the newest version's prediction, else the first."""
         return {head: self.suggestion[head] for head in self.triplet} if self.suggestion else self.triplet
 
     @property
-    def suggested_confidence(self):
+    def suggested_confidence(self) -> dict[str, float]:
         return self.suggestion["confidence"] if self.suggestion else self.confidence
 
     @property
-    def suggested_by(self):
+    def suggested_by(self) -> int | None:
         return self.suggestion["version"] if self.suggestion else self.model_version_id
 
-    def vector(self):
+    def vector(self) -> np.ndarray:
         return np.frombuffer(self.embedding, dtype=np.float32)
 
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 
-def over_the_limit(token_id, cost=1):
+def over_the_limit(token_id, cost=1) -> int:
     """Counts `cost` more calls for the token (a batch costs one per prompt): the seconds until it may
     call again, or 0 while it is under SECONDMIND_API_RATE_LIMIT a minute."""
     limit = settings.SECONDMIND_API_RATE_LIMIT

@@ -40,7 +40,7 @@ PER_HEAD = {
 }
 
 
-def explain(reason):
+def explain(reason) -> tuple[str, str]:
     """(short label, explanation) for a reason code; the code itself for one this module does not know."""
     if reason in PLAIN:
         return PLAIN[reason]
@@ -51,7 +51,7 @@ def explain(reason):
     return reason, reason
 
 
-def reason_choices():
+def reason_choices() -> list[tuple[str, str]]:
     """(code, label) of every reason an item in the queue may carry, for a filter."""
     codes = [code for code in PLAIN if code != "audit"]
     codes += [prefix + head for prefix in PER_HEAD for head in HEADS]

@@ -1,7 +1,7 @@
 """Prompts people rejected: the gate sends their look-alikes to a person instead of labelling them."""
 
 import numpy as np
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 
 from training.datasets import PromptVectors, matrix
 from training.detector import detector
@@ -9,7 +9,7 @@ from training.detector import detector
 from .models import Interaction, Review
 
 
-def rejections():
+def rejections() -> QuerySet:
     return Review.objects.filter(decision=Review.Decision.REJECTED)
 
 
@@ -20,7 +20,7 @@ class RejectedPrompts:
     def __init__(self):
         self.forget()
 
-    def forget(self):
+    def forget(self) -> None:
         """Drop the loaded prompts, as a fresh process starts."""
         self._loaded = (None, [], matrix([]))
 
@@ -39,7 +39,7 @@ class RejectedPrompts:
             self._loaded = (key, prompts, vectors)
         return self._loaded[1:]
 
-    def most_similar(self, embedding, encoder_name):
+    def most_similar(self, embedding, encoder_name) -> tuple[str, float] | None:
         """(prompt, similarity) of the most similar rejected prompt, or None while people rejected none."""
         prompts, vectors = self._current(encoder_name)
         if not prompts:
@@ -48,7 +48,7 @@ class RejectedPrompts:
         best = int(np.argmax(similarities))
         return prompts[best], float(similarities[best])
 
-    def nearest_similarity(self, embedding, encoder_name):
+    def nearest_similarity(self, embedding, encoder_name) -> float | None:
         """The similarity of the most similar rejected prompt, or None while people rejected none."""
         found = self.most_similar(embedding, encoder_name)
         # rounded as the detector rounds the nearest labelled example's, so a tie stays a tie

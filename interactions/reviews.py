@@ -53,7 +53,7 @@ def queue(order: str | None = None) -> QuerySet:
     return Interaction.objects.filter(pending, decided_at__isnull=True).order_by("-audit", field, "pk")
 
 
-def warn_when_the_queue_is_long():
+def warn_when_the_queue_is_long() -> None:
     """The webhook's queue.long event, once when the queue reaches SECONDMIND_WEBHOOK_QUEUE_SIZE and
     again only after it went back under (remembered in the cache: per process unless it is shared)."""
     limit = settings.SECONDMIND_WEBHOOK_QUEUE_SIZE
@@ -66,7 +66,7 @@ def warn_when_the_queue_is_long():
         notify("queue.long", size=size, limit=limit)
 
 
-def matching(items, text="", labels=None, reason=""):
+def matching(items, text="", labels=None, reason="") -> QuerySet:
     """The items whose prompt holds `text`, whose suggestion has each given head label, and which the
     gate held back for `reason`."""
     if text:
@@ -80,7 +80,7 @@ def matching(items, text="", labels=None, reason=""):
     return items
 
 
-def decided_today():
+def decided_today() -> int:
     start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     return Review.objects.exclude(decision=Review.Decision.FEEDBACK).filter(created_at__gte=start).count()
 
@@ -118,7 +118,7 @@ def with_suggestions(interactions, unknown_below: float) -> list:
     return interactions
 
 
-def overridden_triplet(interaction, changes):
+def overridden_triplet(interaction, changes) -> dict[str, str]:
     """The predicted triplet with the heads a person changed; each head must end up a real label."""
     triplet = {**interaction.suggested, **{h: v.strip() for h, v in changes.items() if h in HEADS and v and v.strip()}}
     for head in HEADS:
@@ -129,11 +129,11 @@ def overridden_triplet(interaction, changes):
     return triplet
 
 
-def already_decided(interaction):
+def already_decided(interaction) -> "AlreadyDecided":
     return AlreadyDecided(interaction.reviews.exclude(decision=Review.Decision.FEEDBACK).first())
 
 
-def decide(interaction_id, reviewer, decision, changes=None):
+def decide(interaction_id, reviewer, decision, changes=None) -> Review:
     """Approve, override or reject one item; a second decision on the same item raises AlreadyDecided."""
     with transaction.atomic():
         interaction = Interaction.objects.get(pk=interaction_id)
@@ -175,7 +175,7 @@ def decide(interaction_id, reviewer, decision, changes=None):
         return review
 
 
-def recheck_auto_labels(interaction):
+def recheck_auto_labels(interaction) -> None:
     """After a decision on an item with auto-labels, or its undo: pause or resume its version's heads."""
     if (interaction.auto_labelled or interaction.would_label) and interaction.model_version_id is not None:
         pause_corrected_heads(interaction.model_version_id, current().certification)
@@ -185,7 +185,7 @@ def _labels(example):
     return None if example is None else {"prompt": example.prompt, **example.triplet}
 
 
-def examples_before(interaction):
+def examples_before(interaction) -> dict:
     """What a decision on `interaction` may change, as it is now: the item's example, and the prompt's
     live example and the item's batch example."""
     live = Example.objects.filter(normalized_prompt=normalize_prompt(interaction.prompt), source=Source.LIVE).first()
@@ -193,7 +193,7 @@ def examples_before(interaction):
     return {"example": interaction.example_id, "live": _labels(live), "batch": _labels(batch)}
 
 
-def undo(review_id, user):
+def undo(review_id, user) -> Interaction:
     """Undo a decision: the examples it created, changed or deleted are as they were before it, and the
     item is back in the queue. Only the latest decision on an item, by its reviewer or by staff."""
     with transaction.atomic():
@@ -228,7 +228,7 @@ def undo(review_id, user):
     return interaction
 
 
-def recent_decisions(user, count=20):
+def recent_decisions(user, count=20) -> QuerySet:
     """The user's latest decisions (not API corrections), newest first."""
     return (
         Review.objects.filter(reviewer=user)
@@ -238,13 +238,13 @@ def recent_decisions(user, count=20):
     )
 
 
-def may_label(user, interaction):
+def may_label(user, interaction) -> bool:
     """Who labels what: a reviewer (staff, or the 'Can add review' permission) any interaction, a client
     only its own."""
     return user.is_staff or user.has_perm("interactions.add_review") or interaction.user_id == user.pk
 
 
-def record_feedback(interaction, triplet, user):
+def record_feedback(interaction, triplet, user) -> Example | None:
     """A person's corrected triplet, sent through the API. On an undecided item it is that item's
     decision, as a review would be: the item leaves the queue, no reviewer can overwrite it by approving
     the prediction, and it checks any auto-labels. On a decided item it is a later correction, which
@@ -273,7 +273,7 @@ def record_feedback(interaction, triplet, user):
     return interaction.example
 
 
-def auto_label_precision():
+def auto_label_precision() -> dict[str, tuple[float, int]]:
     """{head: (share of its auto-labels a person kept, how many a person checked)}, for the heads with
     any checked. Every reviewed item that had auto-labels counts: the audit sample of accepted
     triplets and the partial auto-labels of items that went to review (a random sample in the default
@@ -285,7 +285,7 @@ def auto_label_precision():
     return {head: (kept / checked, checked) for head, (kept, checked) in kept_counts(latest).items()}
 
 
-def checked_auto_labels():
+def checked_auto_labels() -> QuerySet:
     """Decisions on items that had auto-labels, or heads the gate would have labelled outside the
     holdout region, as (before, after, those heads, these heads)."""
     reviews = Review.objects.exclude(decision=Review.Decision.FEEDBACK).exclude(
@@ -294,7 +294,7 @@ def checked_auto_labels():
     return reviews.values_list("before", "after", "interaction__auto_labelled", "interaction__would_label")
 
 
-def kept_counts(decisions):
+def kept_counts(decisions) -> dict[str, tuple[int, int]]:
     """{head: (auto-labels a person kept, auto-labels a person checked)}; a rejected prompt kept none."""
     counts = {}
     for before, after, labelled, would_label in decisions:

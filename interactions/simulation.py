@@ -27,7 +27,7 @@ from .models import Review, Verdict
 from .reviews import decide, queue
 
 
-def read_triplets(path):
+def read_triplets(path) -> list[dict]:
     with open(path, encoding="utf-8") as lines:
         records, errors = parse_jsonl(lines)
     if errors:
@@ -35,11 +35,11 @@ def read_triplets(path):
     return records
 
 
-def intent(record):
+def intent(record) -> tuple[str, str]:
     return (record["category"], record["action"])
 
 
-def stratified_seed(records, size, rng):
+def stratified_seed(records, size, rng) -> tuple[list[int], list[int]]:
     """(seed, stream) index lists: the seed takes intents round-robin, the stream is the rest shuffled."""
     order = list(range(len(records)))
     rng.shuffle(order)
@@ -56,18 +56,18 @@ def stratified_seed(records, size, rng):
     return seed, [i for i in order if i not in chosen]
 
 
-def test_scores(heads, vectors, records):
+def test_scores(heads, vectors, records) -> dict[str, float]:
     metrics = evaluate(heads, vectors, records)
     return {**{head: round(metrics[head]["accuracy"], 4) for head in HEADS}, "exact": round(metrics["exact"], 4)}
 
 
-def exact_hits(heads, vectors, records):
+def exact_hits(heads, vectors, records) -> np.ndarray:
     """Per test prompt, whether the whole predicted triplet is right."""
     predicted = heads.predict(vectors).per_head
     return np.array([all(predicted[head][0][i] == r[head] for head in HEADS) for i, r in enumerate(records)])
 
 
-def sign_test(gained, lost):
+def sign_test(gained, lost) -> float:
     """Two-sided p-value that a change with `gained` and `lost` test prompts is no change at all: the
     prompts both models get right or wrong say nothing about which one is better."""
     n = gained + lost
@@ -75,7 +75,7 @@ def sign_test(gained, lost):
     return min(1.0, 2 * tail)
 
 
-def full_supervision(vectors, records, test_vectors, test_records, encoder="stock"):
+def full_supervision(vectors, records, test_vectors, test_records, encoder="stock") -> dict[str, float]:
     """Test scores of heads trained on every train label; with `encoder` other than "stock", on the
     embeddings of an encoder fine-tuned on every label first."""
     if encoder != "stock":
@@ -121,7 +121,7 @@ class LoopSimulation:
         self.active = None  # (number, test scores, per-prompt hits) of the active version last scored
         self.strays_counts = {**outside_counts(), "rejected": 0}
 
-    def run(self):
+    def run(self) -> dict:
         seed_lines = [json.dumps(self.plan.train[i]) for i in self.plan.seed]
         import_jsonl(seed_lines, Source.BASE)
         execute(create_run(TrainingRun.Trigger.MANUAL, force=True))
@@ -136,7 +136,7 @@ class LoopSimulation:
             "out_of_scope_traffic": self.strays_counts if self.plan.strays else None,
         }
 
-    def send(self, i):
+    def send(self, i) -> None:
         """Classify stream entry `i`; its gold triplet is None for a stray, which the reviewer rejects."""
         if i < len(self.plan.train):
             record = self.plan.train[i]
@@ -158,7 +158,7 @@ class LoopSimulation:
         self.progress(1)
         self.record_new_runs()
 
-    def review(self):
+    def review(self) -> None:
         """The reviewer works through the queue in the dashboard's order, within the budget."""
         allowance = int(self.plan.budget * self.seen) - self.human_labels
         for interaction in list(queue()[: max(allowance, 0)]):
@@ -172,7 +172,7 @@ class LoopSimulation:
             self.human_labels += 1
             self.record_new_runs()
 
-    def record_new_runs(self):
+    def record_new_runs(self) -> None:
         for run in TrainingRun.objects.filter(pk__gt=self.last_run, is_open=None).order_by("pk"):
             self.last_run = run.pk
             if run.status != TrainingRun.Status.SUCCEEDED:
@@ -200,7 +200,7 @@ class LoopSimulation:
                 }
             )
 
-    def score_active(self):
+    def score_active(self) -> tuple[dict, dict | None]:
         """The active version's test scores, and when it replaced the version scored before, how many
         test prompts it got right that its predecessor got wrong and the other way round."""
         version = active_version()
@@ -221,12 +221,12 @@ class LoopSimulation:
         self.active = (version.number, test, hits)
         return test, change
 
-    def test_vectors(self, version):
+    def test_vectors(self, version) -> np.ndarray:
         """The test prompts as the version's encoder embeds them (the plan holds the stock encoder's)."""
         encoder = load_encoder(version)
         return self.plan.test_vectors if encoder.is_stock else encoder.embed([r["prompt"] for r in self.plan.test])
 
-    def probe_outside(self):
+    def probe_outside(self) -> dict:
         """The final model and gate on prompts from outside every known intent: how many of them it
         would have labelled, whole or per head, without a person."""
         counts = outside_counts()
@@ -235,7 +235,7 @@ class LoopSimulation:
             count_labelled_without_a_person(counts, classify(prompt, source="simulation", embedding=vector))
         return counts
 
-    def result(self):
+    def result(self) -> dict:
         return {
             "steps": self.steps,
             "prompts_seen": self.seen,
@@ -250,7 +250,7 @@ class LoopSimulation:
         }
 
 
-def largest_drop(steps):
+def largest_drop(steps) -> dict | None:
     """The promotion that lost the most exact-triplet accuracy on test, in points, with the test prompts
     it gained and lost; None when no promotion lost any."""
     drops = [
@@ -264,11 +264,11 @@ def largest_drop(steps):
     return {"points": points, "to_version": step["active_version"], **step["test_change"]}
 
 
-def outside_counts():
+def outside_counts() -> dict:
     return {"prompts": 0, "auto_accepted": 0, "auto_labelled": 0, "heads": dict.fromkeys(HEADS, 0), "labelled": []}
 
 
-def count_labelled_without_a_person(counts, interaction):
+def count_labelled_without_a_person(counts, interaction) -> None:
     """Counts what the gate labelled of an out-of-scope prompt, and keeps the prompt with those labels:
     whether the mistake is the gate's or the out-of-scope set's is for a person to read."""
     counts["auto_accepted"] += interaction.verdict == Verdict.ACCEPTED
@@ -285,7 +285,7 @@ def count_labelled_without_a_person(counts, interaction):
         )
 
 
-def step_gate(certificate):
+def step_gate(certificate) -> dict:
     """The certificate a run served with: whole-triplet and per-head thresholds, and its evidence."""
     return {
         "threshold": certificate.threshold,
@@ -294,21 +294,21 @@ def step_gate(certificate):
     }
 
 
-def all_heads(head_labels):
+def all_heads(head_labels) -> dict[str, int]:
     """Every head label the gate assigned, in accepted triplets and alone: (how many, how many right)."""
     return {key: sum(counts[key] for counts in head_labels.values()) for key in ("labelled", "correct")}
 
 
-def ratio(counts):
+def ratio(counts) -> float | None:
     return counts["correct"] / counts["labelled"] if counts["labelled"] else None
 
 
-def read_prompts(path):
+def read_prompts(path) -> list[str]:
     with open(path, encoding="utf-8") as lines:
         return [line.strip() for line in lines if line.strip()]
 
 
-def with_strays(stream, first, count, rng):
+def with_strays(stream, first, count, rng) -> list:
     """The stream with entries first .. first + count - 1 inserted at random places, its order kept."""
     stream = list(stream)
     for entry in range(first, first + count):
@@ -318,7 +318,7 @@ def with_strays(stream, first, count, rng):
 
 def make_plan(
     train_path, test_path, seed_size, budget, chunk, embed, random_seed=0, outside_path=None, strays_path=None
-):
+) -> Plan:
     """`embed(texts)`: their vectors; every prompt of the files is embedded once, here."""
     train, test = read_triplets(train_path), read_triplets(test_path)
     outside = read_prompts(outside_path) if outside_path else []

@@ -80,10 +80,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
     )
     exclude = ("trained_on", "evaluated_on")
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request) -> bool:
         return False  # only a training run makes a version
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False  # interactions, runs and promotions point to it: roll back instead
 
 
@@ -93,10 +93,10 @@ class TrainingRunAdmin(admin.ModelAdmin):
     list_filter = ("status", "trigger")
     readonly_fields = [f.name for f in TrainingRun._meta.fields]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request) -> bool:
         return False  # runs start from the dashboard, `manage.py retrain` or the triggers
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False  # the retrain threshold counts from the last run, and an open run holds the worker's lock
 
 
@@ -106,11 +106,11 @@ class PromotionAdmin(admin.ModelAdmin):
 
     list_display = ("created_at", "version", "previous", "user", "reason")
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def ensure_schedules(sender, **kwargs):
+def ensure_schedules(sender, **kwargs) -> None:
     """The worker's django-q2 schedules, created or updated after every migrate: the weekly retrain,
     every minute the recovery of runs whose worker died (so that nobody has to look for it to happen),
     and every hour a check of the model files against their hashes."""
@@ -37,7 +37,7 @@ class TrainingConfig(AppConfig):
     name = "training"
     default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self):
+    def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the settings checks)
         from .encoder import leave_cores_to_torch
 

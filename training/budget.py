@@ -19,7 +19,7 @@ class Budget:
         stock_encoder().embed(sample)
         self.seconds_per_prompt = (time.monotonic() - started) / max(len(sample), 1)
 
-    def deadline(self, until, then_embed):
+    def deadline(self, until, then_embed) -> float:
         """When a fine-tuning must stop: at `until` (a fraction of the limit from the run's start), less the
         time to embed `then_embed` prompts after it."""
         limit = self.start + until * (1 - AFTERWARDS) * self.seconds

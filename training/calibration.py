@@ -16,6 +16,7 @@ the holdout alone would be enough.
 import math
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -29,7 +30,7 @@ from .trainer import Trainer
 OUT_OF_SCOPE = -np.inf
 
 
-def precision_lower_bound(correct, total, confidence=0.95):
+def precision_lower_bound(correct, total, confidence=0.95) -> float:
     """One-sided Clopper-Pearson (exact) lower bound of a proportion: its coverage never falls below
     `confidence`, where Wilson's does near 1, which is where certificates are made."""
     if correct == 0:
@@ -37,7 +38,7 @@ def precision_lower_bound(correct, total, confidence=0.95):
     return float(beta.ppf(1 - confidence, correct, total - correct + 1))
 
 
-def precision_upper_bound(correct, total, confidence=0.95):
+def precision_upper_bound(correct, total, confidence=0.95) -> float:
     """One-sided Wilson upper bound of a proportion, lower than the exact one: a head is paused on less
     evidence, erring towards a person labelling it."""
     if total == 0:
@@ -45,7 +46,7 @@ def precision_upper_bound(correct, total, confidence=0.95):
     return float(binomtest(correct, total).proportion_ci(2 * confidence - 1, method="wilson").high)
 
 
-def certified_threshold(scores, correct, target, step, confidence=0.95):
+def certified_threshold(scores, correct, target, step, confidence=0.95) -> float | None:
     """The lowest score threshold whose accepted set (score >= threshold) keeps a precision lower bound
     of at least `target`, or None.
 
@@ -67,7 +68,7 @@ def certified_threshold(scores, correct, target, step, confidence=0.95):
     return best
 
 
-def gate_score(sureness, similarity, scope):
+def gate_score(sureness, similarity, scope) -> np.ndarray:
     return np.where(np.asarray(similarity) >= scope, sureness, OUT_OF_SCOPE)
 
 
@@ -92,7 +93,7 @@ class Evidence(NamedTuple):
         )
 
 
-def evidence(heads, vectors, triplets, reference):
+def evidence(heads, vectors, triplets, reference) -> Evidence:
     """The Evidence of `heads` on labelled rows."""
     predicted = heads.predict(vectors)
     head_correct = {h: np.array(predicted.per_head[h][0]) == np.array([t[h] for t in triplets]) for h in HEADS}
@@ -106,7 +107,7 @@ def evidence(heads, vectors, triplets, reference):
     )
 
 
-def out_of_fold(vectors, triplets, folds, auto_labelled, learning, fit_fold=None):
+def out_of_fold(vectors, triplets, folds, auto_labelled, learning, fit_fold=None) -> Evidence:
     """Evidence for every example from a model and a reference that never saw its fold. Each fold model
     also learns the auto-labelled examples and, with the same Trainer options (`learning`), the
     traffic, as the served model does, so that its sureness means the same.
@@ -125,7 +126,7 @@ def out_of_fold(vectors, triplets, folds, auto_labelled, learning, fit_fold=None
     return Evidence.concatenate(parts)
 
 
-def heads_fold(vectors, triplets, auto_labelled, learning):
+def heads_fold(vectors, triplets, auto_labelled, learning) -> Callable:
     """The fold models of a frozen encoder: heads trained on the kept rows' vectors and the auto-labelled ones."""
     auto_vectors, auto_triplets = auto_labelled
 
@@ -165,7 +166,7 @@ def held_out_similarity(vectors, fold_of) -> np.ndarray:
     return similarity
 
 
-def matching_scope(stock_similarity, stock_scope):
+def matching_scope(stock_similarity, stock_scope) -> Callable[[np.ndarray], float]:
     """A scope for another encoder that keeps as many held-out human examples in scope as `stock_scope`
     keeps with the stock encoder: a fine-tuned encoder draws similar prompts closer, so a fixed 0.6 would
     mean something else with it."""
@@ -175,7 +176,7 @@ def matching_scope(stock_similarity, stock_scope):
     )
 
 
-def certificate(sureness, correct, similarity, target, step, scope, confidence):
+def certificate(sureness, correct, similarity, target, step, scope, confidence) -> Proof:
     """The Proof the evidence gives: the certified sureness threshold (or None) and its share of the evidence.
 
     The threshold is never below the target's own log-odds: the model must itself be at least as sure as
@@ -191,7 +192,7 @@ def certificate(sureness, correct, similarity, target, step, scope, confidence):
 
 def calibrate(
     heads, holdout, human_train, auto_train, target, step, scope, confidence=0.95, folds=5, learning=None, fit_fold=None
-):
+) -> Certificate:
     """The Certificate a model version serves with: for whole triplets and per head (for auto-labelling
     only the heads that are sure). `holdout`, `human_train` (the human-labelled training examples) and
     `auto_train` (the auto-labelled ones it was trained on) are (vectors, triplets); `learning` holds the

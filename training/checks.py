@@ -8,7 +8,7 @@ from .policy import current
 
 
 @register()
-def certification_can_pass(app_configs, **kwargs):
+def certification_can_pass(app_configs, **kwargs) -> list[Warning]:
     from .calibration import precision_lower_bound  # here, so that loading the apps does not load torch
 
     rules = current().certification
@@ -27,7 +27,7 @@ def certification_can_pass(app_configs, **kwargs):
 
 
 @register()
-def promotion_confidence_is_a_probability_to_beat(app_configs, **kwargs):
+def promotion_confidence_is_a_probability_to_beat(app_configs, **kwargs) -> list[Warning]:
     confidence = current().promotion.confidence
     if 0.5 <= confidence < 1:
         return []
@@ -42,7 +42,7 @@ def promotion_confidence_is_a_probability_to_beat(app_configs, **kwargs):
 
 
 @register()
-def machines_sharing_a_database_share_the_secret_key(app_configs, **kwargs):
+def machines_sharing_a_database_share_the_secret_key(app_configs, **kwargs) -> list[Warning]:
     """django-q2 signs queued tasks with SECRET_KEY: a worker whose key differs drops them as badly signed."""
     shared = settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
     generated = settings.DATA_DIR / "secret_key"

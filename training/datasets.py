@@ -30,7 +30,7 @@ class InvalidDataset(Exception):
         super().__init__("\n".join(f"line {n}: {message}" for n, message in errors))
 
 
-def record_error(record, partial=False):
+def record_error(record, partial=False) -> str | None:
     """What is wrong with one JSONL object, or None. `partial`: a head may be null (not labelled), as
     the batch dataset leaves the heads the gate was unsure of."""
     if not isinstance(record, dict):
@@ -52,7 +52,7 @@ def record_error(record, partial=False):
     return None
 
 
-def parse_jsonl(lines, partial=False):
+def parse_jsonl(lines, partial=False) -> tuple[list[dict], list[str]]:
     """(records, errors): the valid triplets and a (line number, message) per bad line; an unlabelled
     head (allowed with `partial`) comes back as "". A UTF-8 byte-order mark (as Windows editors save) is
     ignored; a prompt repeated with other labels is an error, never resolved silently."""
@@ -89,7 +89,7 @@ class ImportResult:
     errors: list = field(default_factory=list)
 
 
-def import_jsonl(lines, source, skip_invalid=False, user=None):
+def import_jsonl(lines, source, skip_invalid=False, user=None) -> dict:
     """Import triplets from JSONL lines; a file with errors imports nothing unless `skip_invalid`."""
     records, errors = parse_jsonl(lines, partial=source == Source.BATCH)
     if errors and not skip_invalid:
@@ -105,14 +105,16 @@ def import_jsonl(lines, source, skip_invalid=False, user=None):
     return result
 
 
-def export_jsonl(source, out):
+def export_jsonl(source, out) -> None:
     """Write the examples of one source to a text stream, oldest first, one object per line."""
     for example in Example.objects.filter(source=source).order_by("pk"):
         record = {"prompt": example.prompt, **{h: label or None for h, label in example.triplet.items()}}
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def add_example(prompt, triplet, source, user=None, embedding=None, notify=True, encoder=ENCODER_NAME):
+def add_example(
+    prompt, triplet, source, user=None, embedding=None, notify=True, encoder=ENCODER_NAME
+) -> tuple[Example, bool]:
     """(example, created). A batch prompt already in the dataset is not added again; a live one
     replaces the earlier human decision for that prompt. `embedding` is cached with the example when
     `encoder` made it is the stock one, which the cache holds."""
@@ -140,7 +142,7 @@ def add_example(prompt, triplet, source, user=None, embedding=None, notify=True,
     return example, created
 
 
-def examples_added(count):
+def examples_added(count) -> None:
     """Hook for the retrain threshold: called after examples were committed."""
     if count:
         from .triggers import check_threshold  # triggers enqueue tasks; keep imports one-way
@@ -156,7 +158,7 @@ class PromptVectors(NamedTuple):
     vectors: np.ndarray
     encoders: list
 
-    def vectors_by(self, encoder):
+    def vectors_by(self, encoder) -> np.ndarray:
         """The vectors as `encoder` embeds the prompts: the stored ones it made, the rest embedded now."""
         other = [i for i, name in enumerate(self.encoders) if name != encoder.name]
         if not other:
@@ -173,7 +175,7 @@ def _to_bytes(vector):
     return np.asarray(vector, dtype=np.float32).tobytes()
 
 
-def ensure_embeddings(examples):
+def ensure_embeddings(examples) -> None:
     """Embed the examples that have no embedding from the current encoder, and store them."""
     missing = [e for e in examples if e.embedding is None or e.encoder != ENCODER_NAME]
     if missing:
@@ -184,11 +186,11 @@ def ensure_embeddings(examples):
         Example.objects.bulk_update(missing, ["embedding", "encoder"], batch_size=500)
 
 
-def matrix(examples):
+def matrix(examples) -> np.ndarray:
     return np.stack([e.vector() for e in examples]) if examples else np.zeros((0, DIMENSIONS), np.float32)
 
 
-def stable_fraction(text):
+def stable_fraction(text) -> float:
     """A number in [0, 1) that looks random but is the same for the same text in every process."""
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
@@ -209,7 +211,7 @@ class MergedDataset:
     per_source: Counter
 
     @property
-    def summary(self):
+    def summary(self) -> dict:
         return {
             "train": len(self.train),
             "holdout": len(self.holdout),
@@ -244,7 +246,7 @@ def merge(holdout_fraction: float) -> "MergedDataset":
     return MergedDataset(train, holdout, conflicts, unused_batch, per_source)
 
 
-def nearest_human_examples(vectors, k=3):
+def nearest_human_examples(vectors, k=3) -> list[list[tuple[Example, float]]]:
     """For each vector, the k most similar base/live examples with their similarity."""
     # only ids and vectors: building every example as an object took 0.8 s a review page at 50,000 examples
     rows = list(
@@ -261,7 +263,7 @@ def nearest_human_examples(vectors, k=3):
     return [[(found[ids[j]], float(similarity[i, j])) for j in row] for i, row in enumerate(best)]
 
 
-def near_duplicates(examples, threshold, shown=5, chunk=1000):
+def near_duplicates(examples, threshold, shown=5, chunk=1000) -> tuple[int, list[tuple[str, str, float]]]:
     """Pairs of different prompts whose embeddings are at least `threshold` similar: (how many, the
     most similar few as (prompt, prompt, similarity)). Reported, not removed: a person decides."""
     vectors = matrix(examples)

@@ -27,11 +27,11 @@ class Prediction:
     encoder: str = ENCODER_NAME  # the encoder that made `embedding`
 
     @property
-    def unknown_heads(self):
+    def unknown_heads(self) -> list[str]:
         return [head for head in HEADS if self.triplet[head] == UNKNOWN]
 
     @property
-    def least_confidence(self):
+    def least_confidence(self) -> float:
         return min(self.confidence.values())
 
 
@@ -58,7 +58,7 @@ class IntentDetector:
         self._loaded = None
         self._lock = threading.Lock()
 
-    def forget(self):
+    def forget(self) -> None:
         """Drop the loaded model, as a fresh process starts (the next call loads and checks it)."""
         self._loaded = None
 
@@ -85,12 +85,12 @@ class IntentDetector:
                     self._loaded = loaded  # one reference swap: a request sees the old or the new
         return loaded
 
-    def encoder(self):
+    def encoder(self) -> Encoder:
         """The encoder the active version embeds with (the stock one while no version is active)."""
         loaded = self._current()
         return loaded.encoder if loaded else stock_encoder()
 
-    def encoder_named(self, name):
+    def encoder_named(self, name) -> Encoder | None:
         """The loaded encoder of that name, or None: vectors of an encoder no longer served can't be compared."""
         return next((e for e in (self.encoder(), stock_encoder()) if e.name == name), None)
 

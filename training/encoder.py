@@ -33,12 +33,12 @@ def _load_stock_model():
     return model
 
 
-def device():
+def device() -> str:
     """The GPU where torch sees one (fine-tuning is its big cost), else the CPU."""
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def leave_cores_to_torch():
+def leave_cores_to_torch() -> None:
     """One thread for every OpenBLAS pool loaded so far. torch's own pool embeds and trains; an OpenBLAS
     pool left spinning after a similarity search took its cores and made every classify call 4x slower
     on 2 cores (`manage.py benchmark_serving`), and the matrix products numpy does here are small."""
@@ -52,10 +52,10 @@ class Encoder:
         self.name, self.model = name, model
 
     @property
-    def is_stock(self):
+    def is_stock(self) -> bool:
         return self.name == ENCODER_NAME
 
-    def embed(self, texts, batch_size=64, show_progress=False):
+    def embed(self, texts, batch_size=64, show_progress=False) -> np.ndarray:
         """Unit-length float32 embeddings, one row per text."""
         if not len(texts):
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
@@ -68,7 +68,7 @@ class Encoder:
         )
         return vectors.astype(np.float32)
 
-    def to_bytes(self):
+    def to_bytes(self) -> bytes:
         """The weights as safetensors: tensors only, nothing a loader would execute."""
         state = {key: tensor.detach().to("cpu").contiguous() for key, tensor in self.model.state_dict().items()}
         return save_tensors(state)
@@ -89,11 +89,11 @@ class Encoder:
         return cls(tuned_name(data), model)
 
 
-def tuned_name(data):
+def tuned_name(data) -> str:
     return f"finetuned-{hashlib.sha256(data).hexdigest()[:16]}"
 
 
-def stock_encoder():
+def stock_encoder() -> Encoder:
     global _stock
     if _stock is None:
         with _lock:
@@ -102,6 +102,6 @@ def stock_encoder():
     return _stock
 
 
-def embed(texts, batch_size=64, show_progress=False):
+def embed(texts, batch_size=64, show_progress=False) -> np.ndarray:
     """Stock-encoder embeddings: what the example cache holds and imports store."""
     return stock_encoder().embed(texts, batch_size, show_progress)

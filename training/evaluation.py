@@ -14,7 +14,7 @@ from .models import HEADS
 LOSS_CAP = -math.log(1e-4)
 
 
-def head_metrics(gold, predicted):
+def head_metrics(gold, predicted) -> dict:
     classes = sorted(set(gold) | set(predicted))
     index = {label: i for i, label in enumerate(classes)}
     confusion = np.zeros((len(classes), len(classes)), dtype=int)
@@ -40,7 +40,7 @@ def head_metrics(gold, predicted):
     }
 
 
-def item_losses(heads, embeddings, triplets):
+def item_losses(heads, embeddings, triplets) -> np.ndarray:
     """Per example, the log-loss of its gold labels summed over the heads (lower is better): unlike
     accuracy it credits a model for how much probability it gives the right answer, so a small holdout
     tells two models apart with far fewer examples."""
@@ -56,7 +56,7 @@ def item_losses(heads, embeddings, triplets):
     return losses
 
 
-def evaluate(heads, embeddings, triplets):
+def evaluate(heads, embeddings, triplets) -> dict | None:
     """Metrics of `heads` on the examples; an empty set scores as None."""
     if len(triplets) == 0:
         return None

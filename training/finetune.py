@@ -25,7 +25,7 @@ VALIDATION_SHARE = 0.1
 MIN_VALIDATION = 10
 
 
-def epochs_for(count):
+def epochs_for(count) -> int:
     """More passes over few examples, fewer over many: 8 at 500, 6 at 1,000, 2 at 10,000 (measured)."""
     return max(2, min(10, math.ceil(math.sqrt(32000 / max(count, 1)))))
 
@@ -41,7 +41,7 @@ class EncoderTuner:
         self.progress = progress or (lambda fraction, epoch: None)
         self.stopped_by = None  # why it stopped before its last epoch, if it did: "deadline" or "no gain"
 
-    def train(self):
+    def train(self) -> Encoder:
         """The fine-tuned Encoder."""
         torch.manual_seed(self.seed)
         model = copy.deepcopy(stock_encoder().model)
@@ -119,7 +119,7 @@ class EncoderTuner:
         return float(right.float().mean())
 
 
-def heads_logits(model, heads, texts):
+def heads_logits(model, heads, texts) -> dict[str, torch.Tensor]:
     features = {k: v.to(device()) if torch.is_tensor(v) else v for k, v in model.preprocess(texts).items()}
     embeddings = model(features)["sentence_embedding"]
     return {h: layer(embeddings) for h, layer in heads.items()}

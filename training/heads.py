@@ -26,17 +26,17 @@ class HeadPredictions(NamedTuple):
     head_sureness: dict
 
 
-def log_odds(log_p, log_not_p):
+def log_odds(log_p, log_not_p) -> torch.Tensor:
     return torch.clamp(log_p - log_not_p, -MAX_LOG_ODDS, MAX_LOG_ODDS)
 
 
-def in_chunks(embeddings):
+def in_chunks(embeddings) -> tuple[torch.Tensor, ...]:
     """The embeddings as float32 tensors of at most CHUNK rows each, in order."""
     embeddings = torch.as_tensor(np.asarray(embeddings, dtype=np.float32))
     return torch.split(embeddings, CHUNK)
 
 
-def own_log_odds(log_p, chosen):
+def own_log_odds(log_p, chosen) -> torch.Tensor:
     """Per row, the log-odds of the chosen output under this head's own distribution."""
     rows = torch.arange(len(log_p))
     others = log_p.index_put((rows, chosen), torch.tensor(-torch.inf))
@@ -72,10 +72,10 @@ class TripletHeads(nn.Module):
         self.register_buffer("reference", torch.zeros(reference_size, dimensions, dtype=torch.float16))
         self._unpack_memory()
 
-    def forward(self, embeddings):
+    def forward(self, embeddings) -> dict[str, torch.Tensor]:
         return {head: layer(embeddings) for head, layer in self.layers.items()}
 
-    def remember(self, embeddings, triplets, weight):
+    def remember(self, embeddings, triplets, weight) -> "TripletHeads":
         """Mix each head's probabilities, with `weight`, with the vote of the nearest of these examples;
         a label the heads do not know, or a blank one, gives no vote for that head."""
         index = [{label: i for i, label in enumerate(self.labels[head])} for head in HEADS]
@@ -87,7 +87,7 @@ class TripletHeads(nn.Module):
         self._unpack_memory()
         return self
 
-    def know_reference(self, embeddings):
+    def know_reference(self, embeddings) -> "TripletHeads":
         self.reference = torch.as_tensor(np.asarray(embeddings), dtype=torch.float16)
         return self
 
@@ -96,7 +96,7 @@ class TripletHeads(nn.Module):
         classify call 20 ms."""
         self._memory_vectors = self.memory.float()
 
-    def head_log_probs(self, embeddings):
+    def head_log_probs(self, embeddings) -> dict[str, torch.Tensor]:
         """{head: log-probabilities of its labels}, one row per embedding, neighbour vote included."""
         logits = self(embeddings)
         log_p = {head: torch.log_softmax(logits[head], dim=1) for head in HEADS}
@@ -114,13 +114,13 @@ class TripletHeads(nn.Module):
             log_p[head] = torch.where(total > 0, mixed.log(), log_p[head])
         return log_p
 
-    def triplet_log_probs(self, log_p):
+    def triplet_log_probs(self, log_p) -> torch.Tensor:
         """log P(triplet) over the known triplets, one row per embedding, from `head_log_probs`."""
         scores = sum(log_p[head][:, self._columns[head]] for head in HEADS)
         return torch.log_softmax(scores, dim=1)
 
     @torch.no_grad()
-    def predict(self, embeddings):
+    def predict(self, embeddings) -> HeadPredictions:
         """One forward pass: `per_head` = {head: (labels, confidences)} of the most probable known
         triplet, before any Unknown threshold, a head's confidence being the probability of its label
         summed over the known triplets; `sureness` = per row, the log-odds of that triplet (from
@@ -168,7 +168,7 @@ class TripletHeads(nn.Module):
             ).numpy()
         return HeadPredictions(per_head, sureness.numpy(), head_sureness)
 
-    def to_bytes(self):
+    def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
         torch.save(
             {"labels": self.labels, "triplets": [list(t) for t in self.triplets], "state_dict": self.state_dict()},

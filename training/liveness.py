@@ -23,11 +23,11 @@ class RunAbandoned(Exception):
     """The run was marked failed while it ran (its heartbeat looked stale, or its worker was stopped)."""
 
 
-def this_worker():
+def this_worker() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def beat(run_id, **fields):
+def beat(run_id, **fields) -> None:
     """Record that a running run is alive (with any stage fields); RunAbandoned when it is no longer running."""
     if not TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.RUNNING).update(
         heartbeat_at=timezone.now(), **fields
@@ -83,7 +83,7 @@ def _worker_is_gone(worker):
     return False
 
 
-def fail(run_id, error):
+def fail(run_id, error) -> bool:
     """Mark a running run failed, unless it finished meanwhile; True when it was."""
     failed = bool(
         TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.RUNNING).update(
@@ -95,7 +95,7 @@ def fail(run_id, error):
     return failed
 
 
-def recover_stale_runs():
+def recover_stale_runs() -> int:
     """Mark failed every running run whose worker died: its process on this machine is gone, or its
     heartbeat is older than SECONDMIND_STALE_RUN_MINUTES. Returns how many."""
     minutes = settings.SECONDMIND_STALE_RUN_MINUTES

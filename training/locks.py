@@ -10,11 +10,11 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 
 
-def is_lock_timeout(error):
+def is_lock_timeout(error) -> bool:
     return isinstance(error, OperationalError) and "locked" in str(error).lower()
 
 
-def retrying_when_locked(write, attempts=10, wait=RETRY_AFTER_SECONDS):
+def retrying_when_locked(write, attempts=10, wait=RETRY_AFTER_SECONDS) -> object:
     """`write()`, tried again while the database stays locked (each try already waited the busy timeout)."""
     for attempt in range(1, attempts + 1):
         try:

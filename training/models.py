@@ -1,4 +1,5 @@
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
@@ -7,6 +8,9 @@ from django.db import models
 from django.db.models import Q
 
 from .encoder import ENCODER_NAME, embed
+
+if TYPE_CHECKING:  # card.py needs HEADS from here
+    from .card import ModelCard
 
 HEADS = ("subject", "action", "category")
 UNKNOWN = "Unknown"
@@ -22,7 +26,7 @@ class Source(models.TextChoices):
 HUMAN_SOURCES = (Source.BASE, Source.LIVE)
 
 
-def is_encodable(text):
+def is_encodable(text) -> bool:
     """False for text a database and the tokenizer cannot take: a lone surrogate from a JSON escape."""
     try:
         text.encode("utf-8")
@@ -31,7 +35,7 @@ def is_encodable(text):
     return True
 
 
-def label_error(head, value):
+def label_error(head, value) -> str | None:
     """What is wrong with a label, or None: the one rule for imports, the API, reviews and the admin."""
     if not isinstance(value, str) or not value.strip():
         return f'"{head}" must be a non-empty string'
@@ -44,7 +48,7 @@ def label_error(head, value):
     return None
 
 
-def normalize_prompt(prompt):
+def normalize_prompt(prompt) -> str:
     """The key examples are deduplicated on: case and whitespace do not make a new example."""
     return " ".join(prompt.casefold().split())
 
@@ -70,7 +74,7 @@ class Example(models.Model):
     def __str__(self):
         return f"{self.prompt} -> {self.triplet}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args, **kwargs) -> None:
         if missing := self.missing_labels():
             raise ValueError(f"{next(iter(missing.values()))} {self.triplet}")
         self.normalized_prompt = normalize_prompt(self.prompt)
@@ -88,14 +92,14 @@ class Example(models.Model):
         example._stored = (example.__dict__.get("prompt"), example.__dict__.get("embedding"))
         return example
 
-    def missing_labels(self):
+    def missing_labels(self) -> dict[str, str]:
         """{head: why it needs a label}: a base or live example labels every head, a batch one at least one."""
         if self.source not in HUMAN_SOURCES and self.labelled_heads:
             return {}
         needed = "labels every head" if self.source in HUMAN_SOURCES else "needs at least one label"
         return {head: f"A {self.source} example {needed}." for head in HEADS if not getattr(self, head)}
 
-    def clean(self):
+    def clean(self) -> None:
         """What a form (the admin's) is told before saving: the import's rules and one example per prompt."""
         self.normalized_prompt = normalize_prompt(self.prompt)
         errors = {head: error for head in self.labelled_heads if (error := label_error(head, getattr(self, head)))}
@@ -109,14 +113,14 @@ class Example(models.Model):
             raise ValidationError(errors)
 
     @property
-    def triplet(self):
+    def triplet(self) -> dict[str, str]:
         return {head: getattr(self, head) for head in HEADS}
 
     @property
-    def labelled_heads(self):
+    def labelled_heads(self) -> list[str]:
         return [head for head in HEADS if getattr(self, head)]
 
-    def vector(self):
+    def vector(self) -> np.ndarray:
         return np.frombuffer(self.embedding, dtype=np.float32)
 
 
@@ -176,7 +180,7 @@ class ModelVersion(models.Model):
         return f"v{self.number} ({self.status})"
 
     @property
-    def card(self):
+    def card(self) -> "ModelCard":
         """The typed ModelCard of `metrics`, its certificate carrying the paused heads."""
         from .card import ModelCard  # card.py needs HEADS from here
 
@@ -232,14 +236,14 @@ class TrainingRun(models.Model):
     def __str__(self):
         return f"run #{self.pk} ({self.trigger}, {self.status})"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args, **kwargs) -> None:
         self.is_open = True if self.status in self.OPEN else None
         if "update_fields" in kwargs and kwargs["update_fields"] is not None:
             kwargs["update_fields"] = set(kwargs["update_fields"]) | {"is_open"}
         super().save(*args, **kwargs)
 
     @property
-    def duration(self):
+    def duration(self) -> float | None:
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None

@@ -4,6 +4,7 @@ promote it only if it is better."""
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +24,7 @@ from .finetune import EncoderTuner
 from .liveness import Heartbeat, RunAbandoned, beat, fail, this_worker
 from .locks import retrying_when_locked
 from .logs import run_logging
-from .models import HEADS, HUMAN_SOURCES, Example, TrainingRun
+from .models import HEADS, HUMAN_SOURCES, Example, ModelVersion, TrainingRun
 from .policy import Policy, current
 from .promotion import should_promote
 from .registry import activate, active_version, load_encoder, load_heads, register, store
@@ -82,11 +83,11 @@ class Encoded:
     vectors: dict
     traffic: np.ndarray
 
-    def of(self, examples):
+    def of(self, examples) -> np.ndarray:
         return np.stack([self.vectors[e.pk] for e in examples]) if examples else np.zeros((0, DIMENSIONS), np.float32)
 
 
-def encode(encoder, examples, traffic):
+def encode(encoder, examples, traffic) -> Encoded:
     """The stock encoder's vectors come from the examples' cache (embedding what is missing); another
     encoder embeds every prompt, here in the worker."""
     if encoder.is_stock:
@@ -187,7 +188,7 @@ def _tuner(prompts, triplets, progress, deadline, max_steps) -> EncoderTuner:
     )
 
 
-def tuned_folds(merged_human, auto, traffic, progress, budget, policy: Policy):
+def tuned_folds(merged_human, auto, traffic, progress, budget, policy: Policy) -> Callable:
     """The gate's fold models for a fine-tuned encoder, in the second half of the time budget: each fold
     fine-tunes its own encoder without the fold's labels, then trains heads on that encoder's vectors."""
     human_prompts = [e.prompt for e in merged_human]
@@ -241,7 +242,7 @@ def certify(fitted, merged, traffic, progress, budget, policy: Policy) -> Certif
     )
 
 
-def choose(stock, tuned):
+def choose(stock, tuned) -> tuple[Fitted, str]:
     """`auto`: the fine-tuned encoder only when its blind heads do at least as well on the holdout as the
     stock encoder's, and strictly better than them when the holdout is too small to promote on."""
     if tuned is None:
@@ -314,7 +315,7 @@ def train_candidate(run, progress, policy: Policy) -> "Candidate":
     )
 
 
-def judge_active(active, holdout_examples):
+def judge_active(active, holdout_examples) -> tuple[dict | None, Callable | None]:
     """Stage judge: the active version's blind heads on the holdout, through its own encoder, and a
     function giving the log-loss a candidate saves over them per holdout example."""
     if active is None:
@@ -362,7 +363,7 @@ class StageProgress:
         label = f"{self.name} ({detail})" if detail else self.name
         self.progress(label[:40], self.start + (self.end - self.start) * fraction)
 
-    def span(self, start, end):
+    def span(self, start, end) -> "StageProgress":
         return StageProgress(
             self.progress,
             self.name,
@@ -385,7 +386,7 @@ class Candidate:
     challenged: int | None
 
 
-def conclude(run, candidate):
+def conclude(run, candidate) -> ModelVersion:
     """Register the candidate, promote it if it won, and close the run, in one transaction that first
     checks, under a lock, that the run is still running: a run marked failed never registers or promotes.
     A candidate that won against a model which is no longer the active one stays a candidate."""
@@ -409,7 +410,7 @@ def conclude(run, candidate):
     return version
 
 
-def claim(run):
+def claim(run) -> bool:
     """Take a queued run for this process; False when another one already took it."""
     now = timezone.now()
     taken = TrainingRun.objects.filter(pk=run.pk, status=TrainingRun.Status.QUEUED).update(
@@ -419,7 +420,7 @@ def claim(run):
     return taken == 1
 
 
-def execute(run, report=None):
+def execute(run, report=None) -> TrainingRun:
     """Run a queued run to its end: succeeded, skipped or failed, never leaving it open."""
     if not claim(run):
         return run

@@ -5,7 +5,7 @@ review queue, typed, checked and read from the environment in one place. setting
 A bad value stops the start-up with ImproperlyConfigured naming the variable and what it accepts,
 instead of being read as something else (a typo as False) or failing at request time."""
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import Field, dataclass, field, fields, replace
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -19,7 +19,7 @@ PARSERS = {
 }
 
 
-def parsed(name, raw, kind):
+def parsed(name, raw, kind) -> object:
     """`raw` (the text of environment variable `name`) as a `kind`, or ImproperlyConfigured saying why."""
     parse, allowed = PARSERS[kind]
     try:
@@ -28,7 +28,7 @@ def parsed(name, raw, kind):
         raise ImproperlyConfigured(f"{name}={raw!r} is not valid: use {allowed}.") from None
 
 
-def knob(variable, default, meaning, *, choices=(), low=None, high=None):
+def knob(variable, default, meaning, *, choices=(), low=None, high=None) -> Field:
     """A policy field read from `variable`; `choices` or the range [low, high] say what it accepts."""
     return field(
         default=default,
@@ -36,7 +36,7 @@ def knob(variable, default, meaning, *, choices=(), low=None, high=None):
     )
 
 
-def allowed(f):
+def allowed(f) -> str:
     """What field `f` accepts, in words."""
     if f.metadata["choices"]:
         return " or ".join(f.metadata["choices"])
@@ -47,7 +47,7 @@ def allowed(f):
     return f"{noun} of at least {low:g}" if low is not None else noun
 
 
-def invalid(f, value):
+def invalid(f, value) -> ImproperlyConfigured:
     return ImproperlyConfigured(f"{f.metadata['variable']}={value!r} is not valid: use {allowed(f)}.")
 
 
@@ -263,19 +263,19 @@ class Policy:
     def from_environ(cls, environ):
         return cls(**{f.name: f.type.from_environ(environ) for f in fields(cls)})
 
-    def but(self, section, **values):
+    def but(self, section, **values) -> "Policy":
         """A copy with `values` changed in `section`, checked like the original."""
         return replace(self, **{section: replace(getattr(self, section), **values)})
 
 
-def current():
+def current() -> Policy:
     """The policy this process runs with."""
     from django.conf import settings
 
     return settings.SECONDMIND_POLICY
 
 
-def markdown_table():
+def markdown_table() -> str:
     """The configuration table of docs/operations.md, one row per knob."""
     rows = ["| Variable | Default | Accepts | What it does |", "|---|---|---|---|"]
     for section in fields(Policy):

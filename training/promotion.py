@@ -62,7 +62,7 @@ def should_promote(candidate, active, saved, policy: PromotionPolicy) -> tuple[b
     return True, f"Promoted: better on the holdout, {confidence:.0%} sure ({scores})."
 
 
-def promote_by_hand(version, user, reason):
+def promote_by_hand(version, user, reason) -> ModelVersion:
     """Make `version` active (a promotion or a rollback), recorded with who and why."""
     if not reason.strip():
         raise ValueError("Say why: a hand promotion or rollback needs a reason.")
@@ -79,7 +79,7 @@ class UnknownVersion(ValueError):
     pass
 
 
-def version_by_number(number):
+def version_by_number(number) -> ModelVersion:
     try:
         return ModelVersion.objects.get(number=number)
     except ModelVersion.DoesNotExist:

@@ -4,6 +4,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -47,7 +48,7 @@ class StoredFiles:
     encoder_size: int
 
 
-def store(heads, blind, encoder):
+def store(heads, blind, encoder) -> StoredFiles:
     """Write the heads files (`blind`: the same training without the holdout, when `heads` also learned
     it) and a fine-tuned encoder's weights (the stock one ships with the package)."""
     weights = b"" if encoder.is_stock else encoder.to_bytes()
@@ -61,7 +62,7 @@ def store(heads, blind, encoder):
     )
 
 
-def register(files, trained_on, evaluated_on, metrics):
+def register(files, trained_on, evaluated_on, metrics) -> ModelVersion:
     """The version row that points to stored files; returns the new candidate."""
     for _ in range(5):
         try:
@@ -103,7 +104,7 @@ def _checked_bytes(version, what, name, sha256):
     return data
 
 
-def file_problem(version):
+def file_problem(version) -> str:
     """What is wrong with a version's files (missing, or not matching their recorded sha256), or ""."""
     files = [("heads", version.heads_file.name, version.sha256)]
     if version.blind_sha256:
@@ -118,7 +119,7 @@ def file_problem(version):
     return ""
 
 
-def verify_model_files():
+def verify_model_files() -> str:
     """The worker's schedule: read every file of the versions that serve or could be rolled back to, and
     record what is wrong, so a corrupted file shows on the dashboard before a process needs it."""
     servable = ModelVersion.objects.exclude(status=ModelVersion.Status.REJECTED)
@@ -132,7 +133,7 @@ def verify_model_files():
     return f"{servable.count()} versions checked, damaged: {damaged or 'none'}"
 
 
-def load_heads(version, blind=False):
+def load_heads(version, blind=False) -> TripletHeads:
     """The heads a version serves, or with `blind` the ones that never saw the holdout (the same heads
     when there was no holdout to learn)."""
     if blind and version.blind_sha256:
@@ -142,14 +143,14 @@ def load_heads(version, blind=False):
     return TripletHeads.from_bytes(_checked_bytes(version, "heads", name, sha256))
 
 
-def load_encoder(version):
+def load_encoder(version) -> Encoder:
     """The encoder a version embeds with: the stock one, or its fine-tuned weights, hash-checked."""
     if not version.encoder_file:
         return stock_encoder()
     return Encoder.from_bytes(_checked_bytes(version, "encoder", version.encoder_file.name, version.encoder_sha256))
 
 
-def holdout_mistakes(version):
+def holdout_mistakes(version) -> list:
     """[(example, [(predicted label, whether it is wrong) per head])] for the holdout examples the
     version's blind heads got wrong, the ones its holdout scores count against it."""
     examples = list(version.evaluated_on.order_by("pk"))
@@ -169,7 +170,7 @@ def holdout_mistakes(version):
     return [(e, guess) for e, guess in zip(examples, guesses) if any(wrong for _, wrong in guess)]
 
 
-def human_reference(version):
+def human_reference(version) -> np.ndarray:
     """The vectors of the human-labelled examples a version knows: the gate's measure of scope."""
     return matrix(
         list(
@@ -180,7 +181,7 @@ def human_reference(version):
     )
 
 
-def activate(version):
+def activate(version) -> ModelVersion:
     """Make `version` the one active model, retiring the previous one, in one transaction."""
     with transaction.atomic():
         ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk).update(
@@ -193,5 +194,5 @@ def activate(version):
     return version
 
 
-def active_version():
+def active_version() -> ModelVersion | None:
     return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()

@@ -13,16 +13,16 @@ UNLABELLED = -100
 NO_TRAFFIC_VECTORS = np.zeros((0, 0), dtype=np.float32)
 
 
-def vocabulary(triplets):
+def vocabulary(triplets) -> dict[str, list[str]]:
     return {head: sorted({t[head] for t in triplets if t[head]}) for head in HEADS}
 
 
-def known_triplets(triplets):
+def known_triplets(triplets) -> list[tuple[str, str, str]]:
     """The complete label combinations; an example that labels only some heads adds none."""
     return sorted({tuple(t[head] for head in HEADS) for t in triplets if all(t[head] for head in HEADS)})
 
 
-def sure_guesses(heads, vectors, confidence):
+def sure_guesses(heads, vectors, confidence) -> tuple[np.ndarray, list[dict]]:
     """(which rows, their triplets): the rows whose predicted triplet is at least `confidence` probable."""
     predicted = heads.predict(vectors)
     sure = predicted.sureness >= math.log(confidence / (1 - confidence))
@@ -63,7 +63,7 @@ class Trainer:
         self.traffic_confidence = traffic_confidence
         self.neighbour_weight = neighbour_weight
 
-    def train(self):
+    def train(self) -> TripletHeads:
         if not len(self.traffic):
             return self._fit(self.embeddings, self.triplets, 0.0, 1.0)
         first = self._fit(self.embeddings, self.triplets, 0.0, 0.5)
@@ -101,7 +101,7 @@ class Trainer:
         return heads
 
 
-def label_indices(labels, triplets):
+def label_indices(labels, triplets) -> dict[str, torch.Tensor]:
     """Per head, each example's label index, or UNLABELLED where it leaves the head blank."""
     index = {head: {label: i for i, label in enumerate(labels[head])} for head in HEADS}
     return {head: torch.tensor([index[head].get(t[head], UNLABELLED) for t in triplets]) for head in HEADS}

@@ -17,11 +17,11 @@ class TrainingBusy(Exception):
         super().__init__(f"Training run #{run.pk} is already {run.status}; wait for it to finish.")
 
 
-def open_run():
+def open_run() -> TrainingRun | None:
     return TrainingRun.objects.filter(is_open=True).first()
 
 
-def new_examples_count():
+def new_examples_count() -> int:
     """Complete examples added since the data of the last run that trained (or ever, before any run).
     Per-head auto-labels come with most prompts, so they ride along with the next run rather than
     start one: each run is another promotion test on the same holdout, and many tests would favour a
@@ -32,7 +32,7 @@ def new_examples_count():
     return Example.objects.filter(complete, pk__gt=since).count()
 
 
-def create_run(trigger, user=None, force=False):
+def create_run(trigger, user=None, force=False) -> TrainingRun:
     """A new open run, or TrainingBusy when one is already queued or running (the database decides)."""
     recover_stale_runs()
     try:
@@ -44,7 +44,7 @@ def create_run(trigger, user=None, force=False):
         raise TrainingBusy(open_run()) from None
 
 
-def enqueue(trigger, user=None, force=False):
+def enqueue(trigger, user=None, force=False) -> TrainingRun:
     """Queue a training for the worker; returns the run."""
     from django_q.tasks import async_task
 
@@ -53,13 +53,13 @@ def enqueue(trigger, user=None, force=False):
     return run
 
 
-def new_traffic_count():
+def new_traffic_count() -> tuple[int, int]:
     """(prompts that arrived since the data of the last run that trained, the newest prompt's id)."""
     last = TrainingRun.objects.filter(status=TrainingRun.Status.SUCCEEDED).order_by("-pk").first()
     return import_string(settings.SECONDMIND_TRAFFIC_COUNT)(last.traffic_until if last else 0)
 
 
-def check_threshold():
+def check_threshold() -> TrainingRun | None:
     """Enqueue one training once SECONDMIND_RETRAIN_THRESHOLD new examples arrived; silent when one is
     already open."""
     if open_run() is not None or new_examples_count() < current().training.retrain_threshold:
@@ -67,7 +67,7 @@ def check_threshold():
     return _enqueue_unless_busy(TrainingRun.Trigger.THRESHOLD)
 
 
-def check_traffic():
+def check_traffic() -> TrainingRun | None:
     """Enqueue one training once SECONDMIND_RETRAIN_TRAFFIC prompts arrived since the last run that
     trained; silent when one is already open (it counts them too)."""
     wanted = current().training.retrain_traffic

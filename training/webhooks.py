@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 WAITS = (0, 5, 30)  # seconds before each attempt
 
 
-def notify(event, **data):
+def notify(event, **data) -> None:
     """Queue the event for the worker to send, after the current transaction commits (nothing when no URL)."""
     url = settings.SECONDMIND_WEBHOOK_URL
     if not url:
@@ -27,7 +27,7 @@ def notify(event, **data):
     transaction.on_commit(lambda: async_task("training.webhooks.deliver", url, payload))
 
 
-def deliver(url, payload):
+def deliver(url, payload) -> bool:
     """POST `payload` as JSON; True once the receiver answered 2xx. A 4xx is not retried: the receiver
     refused it and will again."""
     body = json.dumps(payload).encode()

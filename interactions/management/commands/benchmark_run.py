@@ -31,7 +31,7 @@ class Command(BaseCommand):
         "dataset, each in an isolated temporary database; print minutes per stage and test accuracy."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--train", default=str(HWU64 / "train.jsonl"), help="JSONL triplets (default: HWU64)")
         parser.add_argument("--test", default=str(HWU64 / "test.jsonl"), help="JSONL triplets scored after the run")
         parser.add_argument("--labels", type=int, nargs="+", default=[1000], help="human labels per run")
@@ -69,14 +69,14 @@ class Command(BaseCommand):
             raise CommandError(f"The run with {labels} labels failed (exit {child.returncode}).")
         return json.loads((work / f"{labels}.json").read_text())
 
-    def row(self, result):
+    def row(self, result) -> str:
         minutes = " | ".join(f"{result['stage_minutes'].get(stage, 0):.2f}" for stage in STAGES)
         return (
             f"| {result['labels']:,} | {result['traffic']:,} | {result['encoder']} | {minutes} | "
             f"{result['minutes']:.2f} | {result['holdout_exact']:.3f} | {result['test']['exact']:.3f} |"
         )
 
-    def run_child(self, options, work):
+    def run_child(self, options, work) -> None:
         call_command("migrate", verbosity=0)
         labels = options["child"]
         train, test = read_triplets(options["train"]), read_triplets(options["test"])
@@ -106,7 +106,7 @@ class Command(BaseCommand):
         (work / f"{labels}.json").write_text(json.dumps(result))
 
 
-def waiting(records, rows, count):
+def waiting(records, rows, count) -> None:
     """`count` prompts from `rows` in the review queue, undecided, as the stock encoder served them;
     past the end of `rows` they come round again (a repeat costs a run what a new prompt does)."""
     prompts = [records[rows[k % len(rows)]]["prompt"] for k in range(count)]

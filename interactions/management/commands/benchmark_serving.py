@@ -30,7 +30,7 @@ class Command(BaseCommand):
         "page's, and a web process's memory, each size in a temporary database of its own."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--sizes",
             type=int,
@@ -81,7 +81,7 @@ class Command(BaseCommand):
                 raise CommandError(f"The {stage} stage for {size} examples failed (exit {child.returncode}).")
         return {"size": size, **json.loads((size_dir / "serve.json").read_text())}
 
-    def print_table(self, rows, requests):
+    def print_table(self, rows, requests) -> None:
         self.stdout.write(
             "\n| human-labelled examples | first classify (ms) | classify p50 (ms) | classify p95 (ms) "
             f"| prompts/s one by one | prompts/s in batches of {BATCH} | review page p50 (ms) "
@@ -101,7 +101,7 @@ class Command(BaseCommand):
         )
 
 
-def write_examples(size_dir, records, vectors, size):
+def write_examples(size_dir, records, vectors, size) -> None:
     """`size` examples from the records, repeated beyond their number as new prompts with nearby vectors
     (the same cost to serve as new prompts)."""
     rng = np.random.default_rng(0)
@@ -118,7 +118,7 @@ def write_examples(size_dir, records, vectors, size):
     np.save(size_dir / "vectors.npy", noisy.astype(np.float32))
 
 
-def prepare(size_dir):
+def prepare(size_dir) -> None:
     """A database with the examples as human labels and a model trained on them, as a retrain makes it."""
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)  # the pages' assets, as `make run` builds them
@@ -148,7 +148,7 @@ def prepare(size_dir):
     (size_dir / "token").write_text(token)
 
 
-def serve(size_dir, requests):
+def serve(size_dir, requests) -> None:
     """Time the API and the review page in a fresh process, as a web worker serves them."""
     examples = json.loads((size_dir / "examples.json").read_text())
     prompts = [f"{e['prompt']} please" for e in examples[:requests]]

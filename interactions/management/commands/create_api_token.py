@@ -7,11 +7,11 @@ from interactions.models import ApiToken
 class Command(BaseCommand):
     help = "Create an API token for a user and print it alone on stdout (it is stored hashed)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("username")
         parser.add_argument("--name", default="", help="a note to tell tokens apart")
 
-    def handle(self, *args, username, name, **options):
+    def handle(self, *args, username, name, **options) -> None:
         try:
             user = get_user_model().objects.get(username=username)
         except get_user_model().DoesNotExist:

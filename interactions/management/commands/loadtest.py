@@ -30,11 +30,11 @@ class Command(BaseCommand):
         "answers by status and whether every answered prompt was stored exactly once."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--clients", type=int, default=32)
         parser.add_argument("--seconds", type=int, default=60)
 
-    def handle(self, *args, clients, seconds, **options):
+    def handle(self, *args, clients, seconds, **options) -> None:
         work = Path(tempfile.mkdtemp(prefix="secondmind-load-"))  # kept when something fails, for its logs
         server = Server(work)
         server.prepare()
@@ -61,7 +61,7 @@ class Command(BaseCommand):
         faults.note(f"run #{faults.last_run} {faults.run_status(faults.last_run)}")
         return load, faults
 
-    def print_report(self, clients, seconds, load, faults, checks):
+    def print_report(self, clients, seconds, load, faults, checks) -> None:
         latencies = sorted(load.latencies)
         statuses = Counter(status for status, _ in load.answers)
         self.stdout.write("\n| clients | seconds | requests | per second | p50 ms | p99 ms | answers by status |")
@@ -111,13 +111,13 @@ class Server:
             text=True,
         ).stdout
 
-    def prepare(self):
+    def prepare(self) -> None:
         sys.stderr.write("Setting up a fresh data directory and training two versions...\n")
         self.manage("setup")
         self.manage("retrain", "--wait", "--force")
         self.token = self.manage("create_api_token", "admin", "--name", "loadtest").strip()
 
-    def start(self):
+    def start(self) -> None:
         self.process = subprocess.Popen(
             ["bin/serve"],
             cwd=settings.BASE_DIR,
@@ -132,7 +132,7 @@ class Server:
             time.sleep(0.5)
         raise CommandError(f"bin/serve did not answer in 60 s; see {self.work / 'serve.log'}")
 
-    def stop(self):
+    def stop(self) -> None:
         if self.process and self.process.poll() is None:
             began = time.monotonic()
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -181,7 +181,7 @@ class Load:
         self.answers, self.latencies = [], []  # (status, body); list.append is atomic
         self.lock = threading.Lock()
 
-    def run(self, seconds):
+    def run(self, seconds) -> None:
         self.started = time.monotonic()
         stop_at = self.started + seconds
         threads = [threading.Thread(target=self.client, args=(number, stop_at)) for number in range(self.clients)]
@@ -190,7 +190,7 @@ class Load:
         for thread in threads:
             thread.join()
 
-    def client(self, number, stop_at):
+    def client(self, number, stop_at) -> None:
         sent = 0
         while time.monotonic() < stop_at:
             prompt = self.prompts[(number * 7 + sent) % len(self.prompts)]
@@ -209,13 +209,13 @@ class Faults:
         self.events, self.killed_run, self.last_run, self.promoted = [], None, None, None
         self.started = time.monotonic()
 
-    def at(self, share):
+    def at(self, share) -> None:
         time.sleep(max(0.0, self.started + share * self.seconds - time.monotonic()))
 
-    def note(self, event):
+    def note(self, event) -> None:
         self.events.append((time.monotonic() - self.started, event))
 
-    def run(self):
+    def run(self) -> None:
         self.at(0.1)
         self.killed_run = self.queue_retrain()
         self.at(0.3)
@@ -229,7 +229,7 @@ class Faults:
         )
         self.last_run = self.queue_retrain()
 
-    def kill_the_worker(self):
+    def kill_the_worker(self) -> None:
         for _ in range(60):  # the worker takes the queued run within seconds
             if self.run_status(self.killed_run) != "queued":
                 break
@@ -271,7 +271,7 @@ class Faults:
         self.promoted_at = time.monotonic() - self.started
         return number if status == 200 else None
 
-    def wait_while_open(self, run_id, minutes=10):
+    def wait_while_open(self, run_id, minutes=10) -> None:
         deadline = time.monotonic() + 60 * minutes
         while time.monotonic() < deadline and self.run_status(run_id) in ("queued", "running"):
             time.sleep(2)

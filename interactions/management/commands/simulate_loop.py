@@ -33,7 +33,7 @@ class Command(BaseCommand):
         "seed-only, review-only and full-supervision baselines, each in an isolated temporary database."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--train", required=False)
         parser.add_argument("--test", required=False)
         parser.add_argument("--seed-size", type=int, default=50)
@@ -172,7 +172,7 @@ class Command(BaseCommand):
             **MODES[mode],
         )
 
-    def run_child(self, mode, work):
+    def run_child(self, mode, work) -> None:
         import random
 
         import torch
@@ -203,7 +203,7 @@ class Command(BaseCommand):
             result = LoopSimulation(plan, progress=bar.update).run()
         (work / f"{mode}.json").write_text(json.dumps(result))
 
-    def print_table(self, result):
+    def print_table(self, result) -> None:
         def row(name, test, extra=""):
             self.stdout.write(
                 f"| {name} | {test['subject']:.3f} | {test['action']:.3f} | {test['category']:.3f} "
@@ -267,7 +267,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Auto-accepted out of scope: {item['prompt']!r} as {' / '.join(item[h] for h in HEADS)}")
 
 
-def plot(result, path):
+def plot(result, path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -16,7 +16,7 @@ from training.trainer import Trainer
 class Command(BaseCommand):
     help = "Print how long retraining the heads takes on cached embeddings for 1k, 10k and 50k examples."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000])
         parser.add_argument(
             "--data",
@@ -24,7 +24,7 @@ class Command(BaseCommand):
             help="a JSONL file of triplets (default: HWU64 train)",
         )
 
-    def handle(self, *args, sizes, data, **options):
+    def handle(self, *args, sizes, data, **options) -> None:
         records = [json.loads(line) for line in Path(data).read_text(encoding="utf-8").splitlines() if line.strip()]
         self.stderr.write(f"Embedding {len(records)} prompts once (the cache a retrain reuses)...")
         started = time.perf_counter()

@@ -14,11 +14,11 @@ class Command(BaseCommand):
         "(base: intentions_base.jsonl, batch: batch_dataset.jsonl, live: live_dataset.jsonl)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--source", required=True, choices=Source.values)
         parser.add_argument("file", nargs="?", help="default: the design's file name for the source")
 
-    def handle(self, *args, source, file, **options):
+    def handle(self, *args, source, file, **options) -> None:
         target = Path(file or EXPORT_FILES[source])
         # Write beside the target and rename, so a failed export never leaves half a file.
         fd, temporary = tempfile.mkstemp(dir=target.parent.resolve(), suffix=".tmp")

@@ -7,12 +7,12 @@ from training.models import Source
 class Command(BaseCommand):
     help = "Import triplets from a JSONL file; a file with errors imports nothing unless --skip-invalid."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("file")
         parser.add_argument("--source", required=True, choices=Source.values)
         parser.add_argument("--skip-invalid", action="store_true", help="import the valid lines anyway")
 
-    def handle(self, *args, file, source, skip_invalid, **options):
+    def handle(self, *args, file, source, skip_invalid, **options) -> None:
         try:
             with open(file, encoding="utf-8") as lines:
                 result = import_jsonl(lines, source, skip_invalid=skip_invalid)

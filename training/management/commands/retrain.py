@@ -9,11 +9,11 @@ from training.triggers import TrainingBusy, create_run, enqueue
 class Command(BaseCommand):
     help = "Retrain the heads: enqueue for the worker, or --wait to train here with a progress bar."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--wait", action="store_true", help="train in the foreground")
         parser.add_argument("--force", action="store_true", help="train even when nothing is new")
 
-    def handle(self, *args, wait, force, **options):
+    def handle(self, *args, wait, force, **options) -> None:
         try:
             if not wait:
                 run = enqueue(TrainingRun.Trigger.MANUAL, force=force)

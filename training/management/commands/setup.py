@@ -13,7 +13,7 @@ from training.registry import active_version
 class Command(BaseCommand):
     help = "Prepare a fresh install (idempotent): migrate, load the seed, train the first model, create the admin."
 
-    def handle(self, *args, **options):
+    def handle(self, *args, **options) -> None:
         call_command("migrate", verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         if not Example.objects.filter(source=Source.BASE).exists():
