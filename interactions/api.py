@@ -12,6 +12,7 @@ from ninja.errors import HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import field_validator, model_validator
 
+from training.batching import EmbeddingTimeout
 from training.locks import RETRY_AFTER_SECONDS, is_lock_timeout
 from training.models import is_encodable, label_error
 from training.promotion import UnknownVersion, promote_by_hand, version_by_number
@@ -290,7 +291,7 @@ def classify_prompt(request, payload: ClassifyIn, idempotency_key: RetryKey = No
             interaction = classify(payload.prompt, payload.context, user=request.user)
         else:
             interaction = classify_once(payload.prompt, payload.context, request.user, idempotency_key)
-    except ModelFileError as error:
+    except (ModelFileError, EmbeddingTimeout) as error:
         raise HttpError(503, str(error)) from None
     except KeyReused as error:
         raise HttpError(409, str(error)) from None
@@ -308,7 +309,7 @@ def classify_batch(request, payload: ClassifyBatchIn):
     items = [Item(item.prompt, item.context, item.idempotency_key) for item in payload.items]
     try:
         interactions = classify_many(items, request.user)
-    except ModelFileError as error:
+    except (ModelFileError, EmbeddingTimeout) as error:
         raise HttpError(503, str(error)) from None
     except KeyReused as error:
         raise HttpError(409, f"Item {error.index}: {error}") from None

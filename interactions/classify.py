@@ -42,8 +42,9 @@ def classify(prompt, context=None, user=None, source="api", embedding=None) -> I
     policy = current()
     started = time.perf_counter()
     prediction = detector.predict(prompt, policy.gate.unknown_threshold, stock_vector=embedding)
-    elapsed = time.perf_counter() - started
-    return _judge_and_store(prompt, context, user, source, prediction, elapsed, None, policy)
+    return _judge_and_store([(Item(prompt, context), prediction)], user, source, time.perf_counter() - started, policy)[
+        0
+    ]
 
 
 @dataclass(frozen=True)
@@ -72,56 +73,66 @@ def _classify_many(items, user):
     new = [index for index, item in enumerate(items) if item.retry_key not in earlier]
     policy = current()
     started = time.perf_counter()
-    prompts = [items[i].prompt for i in new]
-    predictions = dict(zip(new, detector.predict_many(prompts, policy.gate.unknown_threshold))) if new else {}
+    predictions = detector.predict_many([items[i].prompt for i in new], policy.gate.unknown_threshold) if new else []
     seconds = (time.perf_counter() - started) / max(len(new), 1)  # each item's share of the forward pass
-    with transaction.atomic():
-        return [
-            earlier[item.retry_key]
-            if index not in predictions
-            else _judge_and_store(
-                item.prompt, item.context, user, "api", predictions[index], seconds, item.retry_key, policy
-            )
-            for index, item in enumerate(items)
-        ]
+    judged = [(items[i], prediction) for i, prediction in zip(new, predictions)]
+    stored = iter(_judge_and_store(judged, user, "api", seconds, policy) if judged else [])
+    return [earlier[item.retry_key] if item.retry_key in earlier else next(stored) for item in items]
 
 
-def _judge_and_store(prompt, context, user, source, prediction, predict_seconds, retry_key, policy):
-    """The gate's verdict on a prediction, and the interaction stored with it (and its batch example)."""
+def _judge_and_store(judged, user, source, predict_seconds, policy) -> list[Interaction]:
+    """The gate's verdicts on (item, prediction) pairs from one forward pass, and their interactions
+    stored in one transaction (with the batch examples of those the gate labelled)."""
     started = time.perf_counter()
-    rejected_similarity = rejected_prompts.nearest_similarity(prediction.embedding, prediction.encoder)
-    verdict = judge(prompt, prediction, policy, rejected_similarity)
-    latency_ms = (predict_seconds + time.perf_counter() - started) * 1000
+    embeddings = np.stack([prediction.embedding for _, prediction in judged])
+    rejected = rejected_prompts.nearest_similarities(embeddings, judged[0][1].encoder)
+    verdicts = [judge(item.prompt, prediction, policy, near) for (item, prediction), near in zip(judged, rejected)]
+    latency_ms = round((predict_seconds + (time.perf_counter() - started) / len(judged)) * 1000, 2)
     with transaction.atomic():
-        interaction = Interaction.objects.create(
-            prompt=prompt,
-            context=context or {},
-            user=user,
-            source=source,
-            embedding=np.asarray(prediction.embedding, dtype=np.float32).tobytes(),
-            encoder=prediction.encoder,
-            confidence=prediction.confidence,
-            min_confidence=prediction.least_confidence,
-            # salted: the review order must not follow the holdout split, which hashes the same prompt
-            review_key=stable_fraction("review:" + normalize_prompt(prompt)),
-            audit=verdict.decision == Verdict.ACCEPTED and random.random() < policy.gate.audit_rate,
-            model_version_id=prediction.model_version,
-            latency_ms=round(latency_ms, 2),
-            verdict=verdict.decision,
-            reasons=verdict.reasons,
-            auto_labelled=list(verdict.auto_heads),
-            would_label=list(verdict.would_label),
-            thresholds=verdict.thresholds,
-            retry_key=retry_key,
-            **prediction.triplet,
+        interactions = Interaction.objects.bulk_create(
+            [
+                _interaction(item, prediction, verdict, user, source, latency_ms, policy)
+                for (item, prediction), verdict in zip(judged, verdicts)
+            ]
         )
-        if verdict.auto_heads:
-            labels = {head: prediction.triplet[head] if head in verdict.auto_heads else "" for head in HEADS}
-            interaction.example, _ = add_example(
-                prompt, labels, Source.BATCH, user=user, embedding=prediction.embedding, encoder=prediction.encoder
-            )
-            interaction.save(update_fields=["example"])
-    if interaction.pk % TRAFFIC_CHECK_EVERY == 0:
+        for interaction, (item, prediction), verdict in zip(interactions, judged, verdicts):
+            if verdict.auto_heads:
+                labels = {head: prediction.triplet[head] if head in verdict.auto_heads else "" for head in HEADS}
+                interaction.example, _ = add_example(
+                    item.prompt,
+                    labels,
+                    Source.BATCH,
+                    user=user,
+                    embedding=prediction.embedding,
+                    encoder=prediction.encoder,
+                )
+                interaction.save(update_fields=["example"])
+    if any(interaction.pk % TRAFFIC_CHECK_EVERY == 0 for interaction in interactions):
         transaction.on_commit(check_traffic)
         transaction.on_commit(warn_when_the_queue_is_long)
-    return interaction
+    return interactions
+
+
+def _interaction(item, prediction, verdict, user, source, latency_ms, policy) -> Interaction:
+    return Interaction(
+        prompt=item.prompt,
+        context=item.context or {},
+        user=user,
+        source=source,
+        embedding=np.asarray(prediction.embedding, dtype=np.float32).tobytes(),
+        encoder=prediction.encoder,
+        confidence=prediction.confidence,
+        min_confidence=prediction.least_confidence,
+        # salted: the review order must not follow the holdout split, which hashes the same prompt
+        review_key=stable_fraction("review:" + normalize_prompt(item.prompt)),
+        audit=verdict.decision == Verdict.ACCEPTED and random.random() < policy.gate.audit_rate,
+        model_version_id=prediction.model_version,
+        latency_ms=latency_ms,
+        verdict=verdict.decision,
+        reasons=verdict.reasons,
+        auto_labelled=list(verdict.auto_heads),
+        would_label=list(verdict.would_label),
+        thresholds=verdict.thresholds,
+        retry_key=item.retry_key,
+        **prediction.triplet,
+    )

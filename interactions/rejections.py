@@ -48,11 +48,14 @@ class RejectedPrompts:
         best = int(np.argmax(similarities))
         return prompts[best], float(similarities[best])
 
-    def nearest_similarity(self, embedding, encoder_name) -> float | None:
-        """The similarity of the most similar rejected prompt, or None while people rejected none."""
-        found = self.most_similar(embedding, encoder_name)
+    def nearest_similarities(self, embeddings, encoder_name) -> list[float | None]:
+        """For each row of `embeddings`, the similarity of the most similar rejected prompt (one search for
+        them all), or None while people rejected none."""
+        prompts, vectors = self._current(encoder_name)
+        if not prompts:
+            return [None] * len(embeddings)
         # rounded as the detector rounds the nearest labelled example's, so a tie stays a tie
-        return round(found[1], 4) if found else None
+        return [round(float(s), 4) for s in (np.asarray(embeddings) @ vectors.T).max(axis=1)]
 
 
 rejected_prompts = RejectedPrompts()

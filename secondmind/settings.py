@@ -182,6 +182,9 @@ LOGGING = {
 
 # --- SecondMind ------------------------------------------------------------------------------------
 SECONDMIND_MAX_PROMPT_CHARS = env("SECONDMIND_MAX_PROMPT_CHARS", "2000", int)
+# Concurrent classify calls in a web process share the encoder's forward passes (training/batching.py);
+# the embedding thread waits this long for more prompts after the first of a batch (0: it never waits).
+SECONDMIND_BATCH_WINDOW_MS = env("SECONDMIND_BATCH_WINDOW_MS", "0", float)
 SECONDMIND_SEED_FILE = Path(os.environ.get("SECONDMIND_SEED_FILE", BASE_DIR / "seed" / "intentions_base.jsonl"))
 
 # The learning policy (training/policy.py): the gate, certificate, training, self-training, promotion and

@@ -2,6 +2,7 @@
 
 import pytest
 
+from training.batching import EmbeddingBatcher
 from training.detector import IntentDetector
 from training.promotion import promote_by_hand
 from training.registry import ModelFileError, load_heads
@@ -25,7 +26,7 @@ def test_the_api_answers_503_when_the_active_file_was_tampered(api, trained, med
 def test_a_missing_heads_file_is_a_clear_error(trained, media_root):
     (media_root / trained.heads_file.name).unlink()
     with pytest.raises(ModelFileError, match="is missing"):
-        IntentDetector().predict("Find my notes about the migration", unknown_below=0.4)
+        IntentDetector(EmbeddingBatcher()).predict("Find my notes about the migration", unknown_below=0.4)
 
 
 def test_a_file_holding_code_is_not_executed(trained, media_root):

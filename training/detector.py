@@ -7,7 +7,9 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.conf import settings
 
+from .batching import EmbeddingBatcher
 from .card import Certificate
 from .encoder import ENCODER_NAME, Encoder, stock_encoder
 from .models import HEADS, UNKNOWN, ModelVersion
@@ -54,9 +56,11 @@ class _Loaded:
 
 
 class IntentDetector:
-    def __init__(self):
+    def __init__(self, batcher: EmbeddingBatcher):
+        """`batcher` embeds a lone prompt in a forward pass shared with concurrent requests."""
         self._loaded = None
         self._lock = threading.Lock()
+        self.batcher = batcher
 
     def forget(self) -> None:
         """Drop the loaded model, as a fresh process starts (the next call loads and checks it)."""
@@ -100,7 +104,7 @@ class IntentDetector:
         version embeds with the stock encoder)."""
         loaded = self._current()
         encoder = loaded.encoder if loaded else stock_encoder()
-        embedding = stock_vector if stock_vector is not None and encoder.is_stock else encoder.embed([prompt])[0]
+        embedding = stock_vector if stock_vector is not None and encoder.is_stock else self._embed(encoder, [prompt])[0]
         return _predictions(loaded, encoder, embedding[None, :], unknown_below)[0]
 
     def predict_many(self, prompts, unknown_below: float, stored=None) -> list["Prediction"]:
@@ -110,8 +114,14 @@ class IntentDetector:
         where the active version's encoder made them."""
         loaded = self._current()
         encoder = loaded.encoder if loaded else stock_encoder()
-        embeddings = stored.vectors_by(encoder) if stored is not None else encoder.embed(list(prompts))
+        embeddings = stored.vectors_by(encoder) if stored is not None else self._embed(encoder, list(prompts))
         return _predictions(loaded, encoder, embeddings, unknown_below)
+
+    def _embed(self, encoder, prompts) -> np.ndarray:
+        """Several prompts in a forward pass of their own; a lone one in one shared with concurrent requests."""
+        if len(prompts) == 1:
+            return self.batcher.embed(encoder, prompts[0])[None, :]
+        return encoder.embed(prompts)
 
 
 def _predictions(loaded, encoder, embeddings, threshold):
@@ -145,4 +155,4 @@ def _predictions(loaded, encoder, embeddings, threshold):
     return predictions
 
 
-detector = IntentDetector()
+detector = IntentDetector(EmbeddingBatcher(window=settings.SECONDMIND_BATCH_WINDOW_MS / 1000))
