@@ -44,6 +44,7 @@ benchmark: install
 	$(PY) manage.py benchmark_retrain
 	$(PY) manage.py benchmark_run --labels 1000 --traffic 10000 --encoder finetune
 	$(PY) manage.py benchmark_serving
+	$(PY) manage.py benchmark_http
 
 # 32 clients for 60 s against bin/serve while a retrain runs, its worker is killed and a version promoted.
 loadtest: install

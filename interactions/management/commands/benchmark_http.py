@@ -49,6 +49,7 @@ class Command(BaseCommand):
             bare = json.loads(server.manage("benchmark_http", "--stage", "bare", "--prompts", prompts))
             server.start()
             try:
+                Load(server, 8, texts).run(5)  # every web worker loads the model on its first calls: not measured
                 rows = [measure_clients(server, texts, count, seconds) for count in clients]
                 batch = measure_batch(server, texts, seconds)
                 memory = web_memory(server)
