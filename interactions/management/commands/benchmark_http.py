@@ -45,11 +45,11 @@ class Command(BaseCommand):
             return self.stdout.write(json.dumps(bare_call(texts)))
         with tempfile.TemporaryDirectory(prefix="secondmind-http-") as work:
             server = Server(Path(work))
-            server.prepare()
+            server.prepare(versions=1)
             bare = json.loads(server.manage("benchmark_http", "--stage", "bare", "--prompts", prompts))
             server.start()
             try:
-                Load(server, 8, texts).run(5)  # every web worker loads the model on its first calls: not measured
+                Load(server, 8, texts).run(min(5, seconds))  # each web worker loads the model on its first calls
                 rows = [measure_clients(server, texts, count, seconds) for count in clients]
                 batch = measure_batch(server, texts, seconds)
                 memory = web_memory(server)

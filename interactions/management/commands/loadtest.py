@@ -111,10 +111,11 @@ class Server:
             text=True,
         ).stdout
 
-    def prepare(self) -> None:
-        sys.stderr.write("Setting up a fresh data directory and training two versions...\n")
+    def prepare(self, versions=2) -> None:
+        sys.stderr.write(f"Setting up a fresh data directory and training {versions} version(s)...\n")
         self.manage("setup")
-        self.manage("retrain", "--wait", "--force")
+        for _ in range(versions - 1):
+            self.manage("retrain", "--wait", "--force")
         self.token = self.manage("create_api_token", "admin", "--name", "loadtest").strip()
 
     def start(self) -> None:
