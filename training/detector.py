@@ -56,8 +56,9 @@ class _Loaded:
 
 
 class IntentDetector:
-    def __init__(self, batcher: EmbeddingBatcher):
-        """`batcher` embeds a lone prompt in a forward pass shared with concurrent requests."""
+    def __init__(self, batcher: EmbeddingBatcher | None):
+        """`batcher` embeds a lone prompt in a forward pass shared with concurrent requests (None: each
+        call makes its own)."""
         self._loaded = None
         self._lock = threading.Lock()
         self.batcher = batcher
@@ -119,7 +120,7 @@ class IntentDetector:
 
     def _embed(self, encoder, prompts) -> np.ndarray:
         """Several prompts in a forward pass of their own; a lone one in one shared with concurrent requests."""
-        if len(prompts) == 1:
+        if len(prompts) == 1 and self.batcher is not None:
             return self.batcher.embed(encoder, prompts[0])[None, :]
         return encoder.embed(prompts)
 

@@ -44,7 +44,8 @@ class Command(BaseCommand):
         if stage == "bare":
             return self.stdout.write(json.dumps(bare_call(texts)))
         with tempfile.TemporaryDirectory(prefix="secondmind-http-") as work:
-            server = Server(Path(work))
+            # no training run may start and take the cores while the load is measured
+            server = Server(Path(work), SECONDMIND_RETRAIN_TRAFFIC="0", SECONDMIND_RETRAIN_THRESHOLD="100000000")
             server.prepare(versions=1)
             bare = json.loads(server.manage("benchmark_http", "--stage", "bare", "--prompts", prompts))
             server.start()
@@ -98,6 +99,7 @@ def bare_call(prompts) -> dict:
     """The active version's encoder and heads, called directly in this process: one prompt at a time and
     in batches (the web process's work without HTTP, Django, the gate or the database)."""
     threshold = current().gate.unknown_threshold
+    detector.batcher = None  # each call its own forward pass, in the calling thread
     detector.predict_many(prompts[:2], threshold)  # load the model
     times = []
     for prompt in prompts[:200]:

@@ -92,11 +92,11 @@ def free_port():
 class Server:
     """bin/serve over a fresh data directory: set up, one retrain done (so two versions exist), a token."""
 
-    def __init__(self, work):
+    def __init__(self, work, **env):
         self.work, self.port = work, free_port()
-        # the per-token limit would turn this load into 429s; everything else is as shipped
+        # the per-token limit would turn this load into 429s; everything else is as shipped, or `env`
         self.env = isolated.environment(
-            work, BIND=f"127.0.0.1:{self.port}", SECONDMIND_API_RATE_LIMIT="1000000", LOG_LEVEL="WARNING"
+            work, BIND=f"127.0.0.1:{self.port}", SECONDMIND_API_RATE_LIMIT="1000000", LOG_LEVEL="WARNING", **env
         )
         self.url = f"http://127.0.0.1:{self.port}/api/v1"
         self.process, self.stop_seconds = None, None
