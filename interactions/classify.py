@@ -42,9 +42,9 @@ def classify(prompt, context=None, user=None, source="api", embedding=None) -> I
     policy = current()
     started = time.perf_counter()
     prediction = detector.predict(prompt, policy.gate.unknown_threshold, stock_vector=embedding)
-    return _judge_and_store([(Item(prompt, context), prediction)], user, source, time.perf_counter() - started, policy)[
-        0
-    ]
+    seconds = time.perf_counter() - started
+    [interaction] = _judge_and_store([(Item(prompt, context), prediction)], user, source, seconds, policy)
+    return interaction
 
 
 @dataclass(frozen=True)
