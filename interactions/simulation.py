@@ -13,13 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from training.datasets import import_jsonl, parse_jsonl
+from training.encoder import stock_encoder
 from training.evaluation import evaluate
 from training.finetune import EncoderTuner
+from training.label_names import named_triplets
 from training.models import HEADS, Source, TrainingRun
 from training.pipeline import execute
 from training.policy import current
 from training.registry import active_version, load_encoder, load_heads
-from training.trainer import Trainer
+from training.trainer import NO_NAMES, Trainer
 from training.triggers import create_run
 
 from .classify import classify
@@ -76,15 +78,17 @@ def sign_test(gained, lost) -> float:
 
 
 def full_supervision(vectors, records, test_vectors, test_records, encoder="stock") -> dict[str, float]:
-    """Test scores of heads trained on every train label; with `encoder` other than "stock", on the
-    embeddings of an encoder fine-tuned on every label first."""
+    """Test scores of heads trained on every train label (and the label names, as a run learns them);
+    with `encoder` other than "stock", on the embeddings of an encoder fine-tuned on them first."""
+    policy = current().training
+    named = named_triplets(records) if policy.label_names else []
+    prompts = [r["prompt"] for r in records]
+    chosen = stock_encoder()
     if encoder != "stock":
-        tuned = EncoderTuner([r["prompt"] for r in records], records).train()
-        vectors, test_vectors = (
-            tuned.embed([r["prompt"] for r in records]),
-            tuned.embed([r["prompt"] for r in test_records]),
-        )
-    heads = Trainer(vectors, records, neighbour_weight=current().training.neighbour_weight).train()
+        chosen = EncoderTuner(prompts + [n for n, _ in named], records + [t for _, t in named]).train()
+        vectors, test_vectors = chosen.embed(prompts), chosen.embed([r["prompt"] for r in test_records])
+    names = (chosen.embed([n for n, _ in named]), [t for _, t in named]) if named else NO_NAMES
+    heads = Trainer(vectors, records, neighbour_weight=policy.neighbour_weight, names=names).train()
     return test_scores(heads, test_vectors, test_records)
 
 

@@ -21,6 +21,7 @@ from .datasets import NO_TRAFFIC, PromptVectors, ensure_embeddings, matrix, merg
 from .encoder import DIMENSIONS, Encoder, stock_encoder
 from .evaluation import evaluate, item_losses
 from .finetune import EncoderTuner
+from .label_names import named_triplets
 from .liveness import Heartbeat, RunAbandoned, beat, fail, this_worker
 from .locks import retrying_when_locked
 from .logs import run_logging
@@ -28,7 +29,7 @@ from .models import HEADS, HUMAN_SOURCES, Example, ModelVersion, TrainingRun
 from .policy import Policy, current
 from .promotion import should_promote
 from .registry import activate, active_version, load_encoder, load_heads, register, store
-from .trainer import NO_TRAFFIC_VECTORS, Trainer, sure_guesses
+from .trainer import NO_NAMES, NO_TRAFFIC_VECTORS, Trainer, sure_guesses
 from .triggers import new_examples_count, new_traffic_count
 
 log = logging.getLogger(__name__)
@@ -53,13 +54,19 @@ class Progress:
         self.report(stage, int(percent))
 
 
-def learning_options(traffic_vectors, policy: Policy) -> dict:
-    """The Trainer options of every model a run trains: the neighbour vote, and the newest prompts
-    nobody labelled to learn from (none when self-training is off)."""
+def learning_options(encoded, policy: Policy) -> dict:
+    """The Trainer options of every model a run trains: the neighbour vote, the label names, and the
+    newest prompts nobody labelled to learn from (none when self-training is off)."""
     options = {"neighbour_weight": policy.training.neighbour_weight, "traffic": NO_TRAFFIC_VECTORS}
+    options["names"] = encoded.names
     if policy.self_training.enabled:
-        options.update(traffic=traffic_vectors, traffic_confidence=policy.self_training.confidence)
+        options.update(traffic=encoded.traffic, traffic_confidence=policy.self_training.confidence)
     return options
+
+
+def label_names(merged, policy: Policy) -> list[tuple[str, dict]]:
+    """The run's label-name examples: one per triplet a person or the gate labelled, holdout included."""
+    return named_triplets([e.triplet for e in merged.train + merged.holdout]) if policy.training.label_names else []
 
 
 def waiting_traffic(policy: Policy) -> PromptVectors:
@@ -77,25 +84,28 @@ def _self_training_summary(learning):
 
 @dataclass
 class Encoded:
-    """One encoder and every vector a run needs from it: the examples' (by primary key) and the traffic's."""
+    """One encoder and every vector a run needs from it: the examples' (by primary key), the traffic's
+    and the label names' (with their triplets)."""
 
     encoder: Encoder
     vectors: dict
     traffic: np.ndarray
+    names: tuple = NO_NAMES
 
     def of(self, examples) -> np.ndarray:
         return np.stack([self.vectors[e.pk] for e in examples]) if examples else np.zeros((0, DIMENSIONS), np.float32)
 
 
-def encode(encoder, examples, traffic) -> Encoded:
+def encode(encoder, examples, traffic, named=()) -> Encoded:
     """The stock encoder's vectors come from the examples' cache (embedding what is missing); another
-    encoder embeds every prompt, here in the worker."""
+    encoder embeds every prompt, here in the worker. `named`: the label-name examples."""
     if encoder.is_stock:
         ensure_embeddings(examples)
         vectors = matrix(examples)
     else:
         vectors = encoder.embed([e.prompt for e in examples])
-    return Encoded(encoder, {e.pk: v for e, v in zip(examples, vectors)}, traffic.vectors_by(encoder))
+    names = (encoder.embed([name for name, _ in named]), [triplet for _, triplet in named]) if named else NO_NAMES
+    return Encoded(encoder, {e.pk: v for e, v in zip(examples, vectors)}, traffic.vectors_by(encoder), names)
 
 
 def _fit_heads(examples, encoded, learning, progress):
@@ -130,7 +140,7 @@ def fit(merged, encoded, progress, policy: Policy) -> "Fitted":
     """Stage fit: blind heads with and without the auto-labelled data (kept only where it does not hurt
     on the holdout), then the served heads, which learn the holdout too. 2 or 3 head fits, each two when
     self-training."""
-    learning = learning_options(encoded.traffic, policy)
+    learning = learning_options(encoded, policy)
     holdout = (encoded.of(merged.holdout), [e.triplet for e in merged.holdout])
     blind, blind_on, note = (
         _fit_heads(merged.train, encoded, learning, progress.span(0, 0.6)),
@@ -160,8 +170,9 @@ def tune_encoder(merged, traffic, progress, budget, policy: Policy) -> Encoder:
     (never the holdout) and then, with self-training, a noisy student: a fresh fine-tuning on the
     examples and the traffic prompts the first encoder's heads are sure of. The guesses stay inside the
     run."""
-    examples = merged.train
-    prompts, triplets = [e.prompt for e in examples], [e.triplet for e in examples]
+    examples, named = merged.train, label_names(merged, policy)
+    prompts = [e.prompt for e in examples] + [name for name, _ in named]
+    triplets = [e.triplet for e in examples] + [triplet for _, triplet in named]
     embedded_after = len(merged.train) + len(merged.holdout) + len(traffic.prompts)  # the version's vectors
     with_traffic = policy.self_training.enabled and policy.self_training.noisy_student and len(traffic.prompts)
     steps = policy.training.finetune_max_steps
@@ -169,8 +180,8 @@ def tune_encoder(merged, traffic, progress, budget, policy: Policy) -> Encoder:
         return _tuner(prompts, triplets, progress, budget.deadline(0.5, embedded_after), steps).train()
     teacher_deadline = budget.deadline(0.2, len(examples) + len(traffic.prompts))
     teacher = _tuner(prompts, triplets, progress.span(0, 0.35), teacher_deadline, steps).train()
-    taught = encode(teacher, examples, traffic)
-    heads = _fit_heads(examples, taught, learning_options(taught.traffic, policy), None)
+    taught = encode(teacher, examples, traffic, named)
+    heads = _fit_heads(examples, taught, learning_options(taught, policy), None)
     sure, guesses = sure_guesses(heads, taught.traffic, policy.self_training.confidence)
     student_prompts = prompts + [traffic.prompts[i] for i in np.flatnonzero(sure)]
     deadline = budget.deadline(0.5, embedded_after)
@@ -188,9 +199,10 @@ def _tuner(prompts, triplets, progress, deadline, max_steps) -> EncoderTuner:
     )
 
 
-def tuned_folds(merged_human, auto, traffic, progress, budget, policy: Policy) -> Callable:
+def tuned_folds(merged_human, auto, named, traffic, progress, budget, policy: Policy) -> Callable:
     """The gate's fold models for a fine-tuned encoder, in the second half of the time budget: each fold
-    fine-tunes its own encoder without the fold's labels, then trains heads on that encoder's vectors."""
+    fine-tunes its own encoder without the fold's labels (with every label name), then trains heads on
+    that encoder's vectors."""
     human_prompts = [e.prompt for e in merged_human]
     human_triplets = [e.triplet for e in merged_human]
     embedded_after = len(merged_human) + len(auto) + len(traffic.prompts)
@@ -200,11 +212,12 @@ def tuned_folds(merged_human, auto, traffic, progress, budget, policy: Policy) -
         part = progress.span(len(done) / FOLDS, (len(done) + 1) / FOLDS)
         deadline = budget.deadline(0.5 + 0.5 * (len(done) + 1) / FOLDS, embedded_after)
         kept_examples = [e for e, k in zip(merged_human, kept) if k] + auto
-        prompts, triplets = [e.prompt for e in kept_examples], [e.triplet for e in kept_examples]
+        prompts = [e.prompt for e in kept_examples] + [name for name, _ in named]
+        triplets = [e.triplet for e in kept_examples] + [triplet for _, triplet in named]
         encoder = _tuner(prompts, triplets, part, deadline, policy.training.finetune_max_steps).train()
         vectors = encoder.embed(human_prompts)
         auto_vectors = encoder.embed([e.prompt for e in auto])
-        learning = learning_options(traffic.vectors_by(encoder), policy)
+        learning = learning_options(encode(encoder, [], traffic, named), policy)
         kept_triplets = [t for t, k in zip(human_triplets, kept) if k]
         heads = Trainer(
             np.concatenate([vectors[kept], auto_vectors]), kept_triplets + [e.triplet for e in auto], **learning
@@ -224,7 +237,7 @@ def certify(fitted, merged, traffic, progress, budget, policy: Policy) -> Certif
     rules = policy.certification
     scope, fit_fold = rules.scope_similarity, None
     if not encoded.encoder.is_stock:
-        fit_fold = tuned_folds(human, auto, traffic, progress, budget, policy)
+        fit_fold = tuned_folds(human, auto, label_names(merged, policy), traffic, progress, budget, policy)
         folds = fold_numbers([e.triplet for e in human], FOLDS)
         scope = matching_scope(held_out_similarity(matrix(human), folds), scope)  # the cache holds stock vectors
     return calibrate(
@@ -269,17 +282,18 @@ def train_candidate(run, progress, policy: Policy) -> "Candidate":
     stages = Stages(progress, tuning)
     examples = merged.train + merged.holdout
     ensure_embeddings(examples)
+    named = label_names(merged, policy)
     budget = Budget(policy.training.finetune_minutes, [e.prompt for e in merged.train]) if tuning else None
     pairs, shown = near_duplicates(examples, policy.training.near_duplicate_similarity)
     started = time.monotonic()
     tuned = None
     if tuning:
         encoder = tune_encoder(merged, traffic, stages("fine-tuning the encoder"), budget, policy)
-        tuned = fit(merged, encode(encoder, examples, traffic), stages("training the heads"), policy)
+        tuned = fit(merged, encode(encoder, examples, traffic, named), stages("training the heads"), policy)
     stock = (
         None
         if mode == "finetune"
-        else fit(merged, encode(stock_encoder(), examples, traffic), stages("training the stock heads"), policy)
+        else fit(merged, encode(stock_encoder(), examples, traffic, named), stages("training the stock heads"), policy)
     )
     fitted, encoder_note = (tuned, "fine-tuned encoder") if stock is None else choose(stock, tuned)
     train_seconds = time.monotonic() - started
@@ -300,6 +314,7 @@ def train_candidate(run, progress, policy: Policy) -> "Candidate":
         "trained_blind_on": len(fitted.blind_trained_on),
         "self_training": _self_training_summary(fitted.learning),
         "neighbour_weight": fitted.learning["neighbour_weight"],
+        "label_names": len(fitted.learning["names"][1]),
         "encoder": encoder_note,
         "near_duplicates": {"pairs": pairs, "most_similar": shown},
     }

@@ -174,6 +174,12 @@ class TrainingPolicy(Section):
         low=0,
         high=1,
     )
+    label_names: bool = knob(
+        "SECONDMIND_LABEL_NAMES",
+        True,
+        'Learn each labelled triplet\'s name ("set alarm") as one more example of it; '
+        "false where labels are codes, not words.",
+    )
     encoder: str = knob(
         "SECONDMIND_ENCODER",
         "auto",

@@ -11,6 +11,7 @@ from .models import HEADS
 
 UNLABELLED = -100
 NO_TRAFFIC_VECTORS = np.zeros((0, 0), dtype=np.float32)
+NO_NAMES = (NO_TRAFFIC_VECTORS, [])
 
 
 def vocabulary(triplets) -> dict[str, list[str]]:
@@ -42,6 +43,7 @@ class Trainer:
         traffic=NO_TRAFFIC_VECTORS,
         traffic_confidence=0.8,
         neighbour_weight=0.0,
+        names=NO_NAMES,
     ):
         """`progress(fraction)` is called while training, if given.
 
@@ -50,11 +52,17 @@ class Trainer:
         (self-training). The guesses only shape this training; they are never stored as labels.
 
         `neighbour_weight`: above 0, the heads remember the labelled examples and mix their own
-        probabilities with the vote of the nearest ones (`TripletHeads.remember`)."""
+        probabilities with the vote of the nearest ones (`TripletHeads.remember`).
+
+        `names`: (vectors, triplets) of the label names (`label_names.py`), learned as examples."""
         if not known_triplets(triplets):
             raise ValueError("There is nothing to train on: no example labels every head.")
+        name_vectors, name_triplets = names
         self.embeddings = np.asarray(embeddings, dtype=np.float32)
         self.triplets = list(triplets)
+        if name_triplets:
+            self.embeddings = np.concatenate([self.embeddings, np.asarray(name_vectors, dtype=np.float32)])
+            self.triplets += name_triplets
         self.steps = steps
         self.batch_size = batch_size
         self.seed = seed
