@@ -5,15 +5,20 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from training.policy import Policy, parsed
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def env(name, default, kind):
-    """os.environ[name] (or `default`) as a `kind`; a value that does not parse stops the start-up, saying why."""
-    return parsed(name, os.environ.get(name, default), kind)
+def env(name, default, kind, choices=()):
+    """os.environ[name] (or `default`) as a `kind`, one of `choices` if given; a value that does not parse
+    stops the start-up, saying why."""
+    value = parsed(name, os.environ.get(name, default), kind)
+    if choices and value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} is not valid: use {' or '.join(choices)}.")
+    return value
 
 
 DATA_DIR = Path(os.environ.get("SECONDMIND_DATA_DIR", BASE_DIR / "data")).resolve()
@@ -185,6 +190,9 @@ SECONDMIND_MAX_PROMPT_CHARS = env("SECONDMIND_MAX_PROMPT_CHARS", "2000", int)
 # Concurrent classify calls in a web process share the encoder's forward passes (training/batching.py);
 # the embedding thread waits this long for more prompts after the first of a batch (0: it never waits).
 SECONDMIND_BATCH_WINDOW_MS = env("SECONDMIND_BATCH_WINDOW_MS", "0", float)
+# What runs the encoder's forward pass: torch, or ONNX Runtime on the same weights (same vectors, faster
+# on a CPU: `manage.py benchmark_backends`). Training and fine-tuning use torch either way.
+SECONDMIND_ENCODER_BACKEND = env("SECONDMIND_ENCODER_BACKEND", "onnx", str, choices=("torch", "onnx"))
 SECONDMIND_SEED_FILE = Path(os.environ.get("SECONDMIND_SEED_FILE", BASE_DIR / "seed" / "intentions_base.jsonl"))
 
 # The learning policy (training/policy.py): the gate, certificate, training, self-training, promotion and

@@ -36,6 +36,7 @@ def start_with(**env):
         ("SECONDMIND_ENCODER", "tuned", "stock or finetune or auto"),
         ("SECONDMIND_CERTIFY_STEP", "sixty", "a whole number"),
         ("SECONDMIND_FINETUNE_MINUTES", "10min", "a number"),
+        ("SECONDMIND_ENCODER_BACKEND", "tensorrt", "torch or onnx"),
     ],
 )
 def test_a_bad_value_stops_the_start_naming_the_variable_and_the_choices(tmp_path, name, value, allowed):

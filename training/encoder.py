@@ -46,10 +46,18 @@ def leave_cores_to_torch() -> None:
 
 
 class Encoder:
-    """A sentence-transformers model under the name that keys its embeddings."""
+    """A sentence-transformers model under the name that keys its embeddings; it embeds with ONNX Runtime
+    once `run_on_onnx()` has exported it."""
 
     def __init__(self, name, model):
         self.name, self.model = name, model
+        self.runner = None
+
+    def run_on_onnx(self) -> "Encoder":
+        from .onnx_backend import OnnxRunner
+
+        self.runner = OnnxRunner(self.model)
+        return self
 
     @property
     def is_stock(self) -> bool:
@@ -59,6 +67,8 @@ class Encoder:
         """Unit-length float32 embeddings, one row per text."""
         if not len(texts):
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        if self.runner:
+            return self.runner.embed(list(texts), batch_size).astype(np.float32)
         vectors = self.model.encode(
             list(texts),
             batch_size=batch_size,
@@ -98,8 +108,15 @@ def stock_encoder() -> Encoder:
     if _stock is None:
         with _lock:
             if _stock is None:
-                _stock = Encoder(ENCODER_NAME, _load_stock_model())
+                _stock = on_chosen_backend(Encoder(ENCODER_NAME, _load_stock_model()))
     return _stock
+
+
+def on_chosen_backend(encoder) -> Encoder:
+    """`encoder`, embedding on SECONDMIND_ENCODER_BACKEND (fine-tuning always uses its torch model)."""
+    from django.conf import settings
+
+    return encoder.run_on_onnx() if settings.SECONDMIND_ENCODER_BACKEND == "onnx" else encoder
 
 
 def embed(texts, batch_size=64, show_progress=False) -> np.ndarray:

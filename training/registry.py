@@ -12,7 +12,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from .datasets import ensure_embeddings, matrix
-from .encoder import Encoder, stock_encoder
+from .encoder import Encoder, on_chosen_backend, stock_encoder
 from .heads import TripletHeads
 from .models import HEADS, HUMAN_SOURCES, Example, ModelVersion
 from .webhooks import notify
@@ -147,7 +147,8 @@ def load_encoder(version) -> Encoder:
     """The encoder a version embeds with: the stock one, or its fine-tuned weights, hash-checked."""
     if not version.encoder_file:
         return stock_encoder()
-    return Encoder.from_bytes(_checked_bytes(version, "encoder", version.encoder_file.name, version.encoder_sha256))
+    data = _checked_bytes(version, "encoder", version.encoder_file.name, version.encoder_sha256)
+    return on_chosen_backend(Encoder.from_bytes(data))
 
 
 def holdout_mistakes(version) -> list:
