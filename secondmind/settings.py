@@ -192,7 +192,7 @@ SECONDMIND_MAX_PROMPT_CHARS = env("SECONDMIND_MAX_PROMPT_CHARS", "2000", int)
 SECONDMIND_BATCH_WINDOW_MS = env("SECONDMIND_BATCH_WINDOW_MS", "0", float)
 # What runs the encoder's forward pass: torch, or ONNX Runtime on the same weights (same vectors, faster
 # on a CPU: `manage.py benchmark_backends`). Training and fine-tuning use torch either way.
-SECONDMIND_ENCODER_BACKEND = env("SECONDMIND_ENCODER_BACKEND", "onnx", str, choices=("torch", "onnx"))
+SECONDMIND_ENCODER_BACKEND = env("SECONDMIND_ENCODER_BACKEND", "torch", str, choices=("torch", "onnx"))
 SECONDMIND_SEED_FILE = Path(os.environ.get("SECONDMIND_SEED_FILE", BASE_DIR / "seed" / "intentions_base.jsonl"))
 
 # The learning policy (training/policy.py): the gate, certificate, training, self-training, promotion and

@@ -1,4 +1,4 @@
-"""The encoder's forward pass on ONNX Runtime (SECONDMIND_ENCODER_BACKEND=onnx, the default) gives what
+"""The encoder's forward pass on ONNX Runtime (SECONDMIND_ENCODER_BACKEND=onnx) gives what
 torch gives: the same vectors, so the same labels, for the stock encoder and a fine-tuned one."""
 
 import json
