@@ -11,6 +11,7 @@ import torch
 from training.encoder import embed
 from training.evaluation import evaluate, item_losses
 from training.heads import CHUNK, TripletHeads
+from training.label_names import named_triplets
 from training.registry import load_heads
 from training.trainer import Trainer
 
@@ -114,8 +115,9 @@ def test_a_model_file_from_before_the_memory_predicts_with_the_heads_alone(db):
 def test_the_served_heads_remember_the_holdout_and_the_blind_heads_do_not(trained):
     served, blind = load_heads(trained), load_heads(trained, blind=True)
     assert trained.evaluated_on.count() > 0
-    assert len(served.memory) == trained.trained_on.count()
-    assert len(blind.memory) == trained.trained_on.count() - trained.evaluated_on.count()
+    names = len(named_triplets([e.triplet for e in trained.trained_on.all()]))
+    assert len(served.memory) == trained.trained_on.count() + names
+    assert len(blind.memory) == trained.trained_on.count() - trained.evaluated_on.count() + names
 
 
 def test_the_model_page_says_it_counts_the_neighbour_vote(reviewer_client, trained):
