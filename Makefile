@@ -43,6 +43,7 @@ test-scaleout: install
 benchmark: install
 	$(PY) manage.py benchmark_retrain
 	$(PY) manage.py benchmark_run --labels 1000 --traffic 10000 --encoder finetune
+	$(PY) manage.py benchmark_backends
 	$(PY) manage.py benchmark_serving
 	$(PY) manage.py benchmark_http
 
