@@ -39,6 +39,13 @@ def test_a_batch_on_onnx_gives_each_prompt_the_vector_it_gets_alone(both):
     assert np.allclose(on_onnx.embed(PROMPTS, batch_size=2), alone, atol=1e-5)
 
 
+def test_a_list_longer_than_an_onnx_pass_is_embedded_by_torch(both):
+    on_torch, on_onnx = both
+    many = PROMPTS * 4
+    assert len(many) > on_onnx.largest_pass
+    assert np.array_equal(on_onnx.embed(many), on_torch.embed(many))
+
+
 def test_onnx_and_torch_vectors_give_the_same_labels(both):
     on_torch, _ = both
     records = [json.loads(line) for line in seed_lines()]
