@@ -3,6 +3,9 @@
 import pytest
 
 from interactions.models import Interaction
+from training.batching import EmbeddingBatcher
+from training.detector import detector
+from training.encoder import stock_encoder
 from training.models import Example, Source
 
 PROMPT = "Can you analyze agent_Semi.py?"
@@ -114,3 +117,14 @@ def test_the_prompt_limit_is_a_setting(api, trained, settings):
     settings.SECONDMIND_MAX_PROMPT_CHARS = 20
     assert api.post("/classify", {"prompt": "twenty one characters"}).status_code == 422
     assert api.post("/classify", {"prompt": "twenty characters ok"}).status_code == 200
+
+
+def test_an_overloaded_encoder_is_a_503_that_says_so_and_stores_nothing(api, trained, monkeypatch):
+    batcher = EmbeddingBatcher(timeout=0)  # no forward pass finishes in 0 s
+    monkeypatch.setattr(detector, "batcher", batcher)
+    response = api.post("/classify", {"prompt": "Please write a script that backs up my notes"})
+    assert response.status_code == 503
+    assert "overloaded" in response.json()["detail"]
+    assert not Interaction.objects.exists()
+    batcher.timeout = 30
+    batcher.embed(stock_encoder(), "queued behind the pass given up on")  # which must end before the test does
