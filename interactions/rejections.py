@@ -41,21 +41,24 @@ class RejectedPrompts:
 
     def most_similar(self, embedding, encoder_name) -> tuple[str, float] | None:
         """(prompt, similarity) of the most similar rejected prompt, or None while people rejected none."""
-        prompts, vectors = self._current(encoder_name)
-        if not prompts:
-            return None
-        similarities = vectors @ embedding
-        best = int(np.argmax(similarities))
-        return prompts[best], float(similarities[best])
+        found = self._nearest(np.asarray(embedding)[None, :], encoder_name)
+        return None if found is None else (found[0][0], found[1][0])
 
     def nearest_similarities(self, embeddings, encoder_name) -> list[float | None]:
         """For each row of `embeddings`, the similarity of the most similar rejected prompt (one search for
         them all), or None while people rejected none."""
+        found = self._nearest(np.asarray(embeddings), encoder_name)
+        return [None] * len(embeddings) if found is None else found[1]
+
+    def _nearest(self, embeddings, encoder_name) -> tuple[list[str], list[float]] | None:
+        """Each row's most similar rejected prompt and its similarity, or None while people rejected none."""
         prompts, vectors = self._current(encoder_name)
         if not prompts:
-            return [None] * len(embeddings)
+            return None
+        similarities = embeddings @ vectors.T
+        best = similarities.argmax(axis=1)
         # rounded as the detector rounds the nearest labelled example's, so a tie stays a tie
-        return [round(float(s), 4) for s in (np.asarray(embeddings) @ vectors.T).max(axis=1)]
+        return [prompts[i] for i in best], [round(float(s), 4) for s in similarities[np.arange(len(best)), best]]
 
 
 rejected_prompts = RejectedPrompts()
