@@ -10,11 +10,10 @@ import numpy as np
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from interactions.live_server import Load, Server
 from interactions.simulation import read_triplets
 from training.detector import detector
 from training.policy import current
-
-from .loadtest import Load, Server
 
 BATCH = 64
 
