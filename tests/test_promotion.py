@@ -11,10 +11,19 @@ from training.datasets import add_example, import_jsonl, in_holdout_region
 from training.evaluation import LOSS_CAP, item_losses
 from training.models import HEADS, Example, ModelVersion, Promotion, Source
 from training.policy import PromotionPolicy
-from training.promotion import confidence_better, should_promote
+from training.promotion import Comparison, should_promote
 from training.registry import load_heads
 
-CLEARLY_BETTER = np.full(50, 0.5)  # the log-loss a candidate saves on each of 50 holdout examples
+
+def compared(saved, exact_change=()):
+    """A Comparison saving `saved` log-loss per holdout example, with whole triplets changed as
+    `exact_change` says on the first examples (+1 gained, -1 lost) and unchanged on the rest."""
+    change = np.zeros(len(saved), int)
+    change[: len(exact_change)] = exact_change
+    return Comparison(np.asarray(saved, float), change)
+
+
+CLEARLY_BETTER = compared(np.full(50, 0.5))  # saves 0.5 of log-loss on each of 50 holdout examples
 
 DEFAULT = PromotionPolicy()
 HOLDOUT = 0.2  # the default share held out
@@ -72,20 +81,20 @@ def test_the_first_model_goes_live():
 
 
 def test_a_tie_keeps_the_active_model_and_says_it_is_a_tie():
-    promote, reason = should_promote(scores(0.6), scores(0.6), np.zeros(50), DEFAULT)
+    promote, reason = should_promote(scores(0.6), scores(0.6), compared(np.zeros(50)), DEFAULT)
     assert not promote and "the same probability as the active model" in reason
 
 
 def test_a_candidate_with_lower_log_loss_on_most_examples_is_promoted():
     saved = np.array([0.3] * 40 + [-0.1] * 10)
-    promote, reason = should_promote(scores(0.6), scores(0.6), saved, DEFAULT)
+    promote, reason = should_promote(scores(0.6), scores(0.6), compared(saved), DEFAULT)
     assert promote and reason.startswith("Promoted")
 
 
 def test_a_candidate_better_by_luck_on_a_few_examples_is_not_promoted():
     saved = np.array([2.0, 1.5] + [-0.05] * 48)  # lower mean log-loss, from two examples only
     assert saved.mean() > 0
-    promote, reason = should_promote(scores(0.7), scores(0.6), saved, PromotionPolicy(confidence=0.7))
+    promote, reason = should_promote(scores(0.7), scores(0.6), compared(saved), PromotionPolicy(confidence=0.7))
     assert not promote and "where 70% is needed" in reason
 
 
@@ -95,20 +104,25 @@ def test_the_t_test_is_never_surer_than_the_normal_approximation_it_replaced():
         for _ in range(50):
             saved = rng.normal(0.1, 1.0, size)
             normal = NormalDist().cdf(saved.mean() / (saved.std(ddof=1) / np.sqrt(size)))
-            assert confidence_better(saved) <= normal + 1e-12 or normal < 0.5
+            assert compared(saved).confidence_better() <= normal + 1e-12 or normal < 0.5
 
 
 def test_the_confidence_setting_is_the_boundary():
     saved = np.array([1.0, -0.5] * 25)
-    sure = confidence_better(saved)
-    assert should_promote(scores(0.6), scores(0.6), saved, PromotionPolicy(confidence=sure - 0.01))[0]
-    assert not should_promote(scores(0.6), scores(0.6), saved, PromotionPolicy(confidence=sure + 0.01))[0]
+    sure = compared(saved).confidence_better()
+    assert should_promote(scores(0.6), scores(0.6), compared(saved), PromotionPolicy(confidence=sure - 0.01))[0]
+    assert not should_promote(scores(0.6), scores(0.6), compared(saved), PromotionPolicy(confidence=sure + 0.01))[0]
 
 
-def test_a_lower_exact_triplet_accuracy_blocks_promotion():
-    promote, reason = should_promote(scores(0.7, exact=0.49), scores(0.6, exact=0.5), CLEARLY_BETTER, DEFAULT)
-    assert not promote and "lower exact-triplet accuracy" in reason
-    assert should_promote(scores(0.7, exact=0.5), scores(0.6, exact=0.5), CLEARLY_BETTER, DEFAULT)[0]
+def test_a_candidate_surely_worse_at_whole_triplets_is_not_promoted():
+    fewer = compared(CLEARLY_BETTER.saved, [+1] * 2 + [-1] * 8)  # 2 holdout triplets gained, 8 lost
+    promote, reason = should_promote(scores(0.7, exact=0.38), scores(0.6, exact=0.5), fewer, DEFAULT)
+    assert not promote and "worse at whole triplets, 95% sure" in reason
+
+
+def test_one_whole_triplet_lost_does_not_outvote_a_clearly_better_log_loss():
+    one_fewer = compared(CLEARLY_BETTER.saved, [+1] * 5 + [-1] * 6)
+    assert should_promote(scores(0.7, exact=0.48), scores(0.6, exact=0.5), one_fewer, DEFAULT)[0]
 
 
 def test_a_head_worse_beyond_the_tolerance_blocks_promotion():
@@ -123,7 +137,8 @@ def test_a_head_worse_within_the_tolerance_still_promotes():
 
 
 def test_a_holdout_too_small_to_decide_keeps_the_active_model():
-    promote, reason = should_promote(scores(0.9), scores(0.1), CLEARLY_BETTER[:9], PromotionPolicy(min_holdout=10))
+    nine = compared(CLEARLY_BETTER.saved[:9])
+    promote, reason = should_promote(scores(0.9), scores(0.1), nine, PromotionPolicy(min_holdout=10))
     assert not promote and "fewer than 10" in reason
 
 

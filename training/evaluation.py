@@ -56,14 +56,22 @@ def item_losses(heads, embeddings, triplets) -> np.ndarray:
     return losses
 
 
+def item_exact(heads, embeddings, triplets) -> np.ndarray:
+    """Per example, whether `heads` predict its whole triplet."""
+    return exactly_right(heads.predict(embeddings).per_head, triplets)
+
+
+def exactly_right(per_head, triplets) -> np.ndarray:
+    return np.array([all(per_head[head][0][i] == t[head] for head in HEADS) for i, t in enumerate(triplets)], bool)
+
+
 def evaluate(heads, embeddings, triplets) -> dict | None:
     """Metrics of `heads` on the examples; an empty set scores as None."""
     if len(triplets) == 0:
         return None
     predictions = heads.predict(embeddings).per_head
     metrics = {head: head_metrics([t[head] for t in triplets], predictions[head][0]) for head in HEADS}
-    exact = [all(predictions[head][0][i] == t[head] for head in HEADS) for i, t in enumerate(triplets)]
-    metrics["exact"] = float(np.mean(exact))
+    metrics["exact"] = float(np.mean(exactly_right(predictions, triplets)))
     metrics["mean_macro_f1"] = float(np.mean([metrics[head]["macro_f1"] for head in HEADS]))
     metrics["log_loss"] = float(item_losses(heads, embeddings, triplets).mean())
     metrics["size"] = len(triplets)

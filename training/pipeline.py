@@ -19,7 +19,7 @@ from .calibration import calibrate, fold_numbers, held_out_similarity, matching_
 from .card import Certificate, ModelCard
 from .datasets import NO_TRAFFIC, PromptVectors, ensure_embeddings, matrix, merge, near_duplicates
 from .encoder import DIMENSIONS, Encoder, stock_encoder
-from .evaluation import evaluate, item_losses
+from .evaluation import evaluate, item_exact, item_losses
 from .finetune import EncoderTuner
 from .label_names import named_triplets
 from .liveness import Heartbeat, RunAbandoned, beat, fail, this_worker
@@ -27,7 +27,7 @@ from .locks import retrying_when_locked
 from .logs import run_logging
 from .models import HEADS, HUMAN_SOURCES, Example, ModelVersion, TrainingRun
 from .policy import Policy, current
-from .promotion import should_promote
+from .promotion import Comparison, should_promote
 from .registry import activate, active_version, load_encoder, load_heads, register, store
 from .trainer import NO_NAMES, NO_TRAFFIC_VECTORS, Trainer, sure_guesses
 from .triggers import new_examples_count, new_traffic_count
@@ -332,7 +332,7 @@ def train_candidate(run, progress, policy: Policy) -> "Candidate":
 
 def judge_active(active, holdout_examples) -> tuple[dict | None, Callable | None]:
     """Stage judge: the active version's blind heads on the holdout, through its own encoder, and a
-    function giving the log-loss a candidate saves over them per holdout example."""
+    function comparing a candidate with them on each holdout example."""
     if active is None:
         return None, None
     active_blind = load_heads(active, blind=True)
@@ -340,7 +340,10 @@ def judge_active(active, holdout_examples) -> tuple[dict | None, Callable | None
     triplets = [e.triplet for e in holdout_examples]
 
     def saved(candidate, holdout):
-        return item_losses(active_blind, vectors, triplets) - item_losses(candidate, *holdout)
+        return Comparison(
+            item_losses(active_blind, vectors, triplets) - item_losses(candidate, *holdout),
+            item_exact(candidate, *holdout).astype(int) - item_exact(active_blind, vectors, triplets),
+        )
 
     return evaluate(active_blind, vectors, triplets), saved
 
