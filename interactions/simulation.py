@@ -85,7 +85,8 @@ def full_supervision(vectors, records, test_vectors, test_records, encoder="stoc
     prompts = [r["prompt"] for r in records]
     chosen = stock_encoder()
     if encoder != "stock":
-        chosen = EncoderTuner(prompts + [n for n, _ in named], records + [t for _, t in named]).train()
+        tuner = EncoderTuner(prompts + [n for n, _ in named], records + [t for _, t in named], validate_on=len(prompts))
+        chosen = tuner.train()
         vectors, test_vectors = chosen.embed(prompts), chosen.embed([r["prompt"] for r in test_records])
     names = (chosen.embed([n for n, _ in named]), [t for _, t in named]) if named else NO_NAMES
     heads = Trainer(vectors, records, neighbour_weight=policy.neighbour_weight, names=names).train()

@@ -119,6 +119,19 @@ def test_the_time_budget_stops_a_fine_tuning_cleanly():
     assert isinstance(encoder, Encoder) and encoder.embed(["play jazz"]).shape == (1, 384)
 
 
+def test_a_noisy_student_validates_on_its_teachers_labelled_prompts_never_on_guesses():
+    labelled = [f"find my notes about project {n}" for n in range(60)] + [f"play song {n}" for n in range(60)]
+    gold = [{"subject": "Note", "action": "Find", "category": "Knowledge"}] * 60
+    gold += [{"subject": "Music", "action": "Play", "category": "Media"}] * 60
+    guessed = [f"play the album number {n}" for n in range(200)]
+    teacher = EncoderTuner(labelled, gold, validate_on=len(labelled))
+    student = EncoderTuner(labelled + guessed, gold + gold[60:] * 2 + gold[:80], validate_on=len(labelled))
+    _, teacher_rows = teacher._split()
+    _, student_rows = student._split()
+    assert student_rows == teacher_rows and len(teacher_rows) == 12
+    assert max(student_rows) < len(labelled)
+
+
 def test_each_fine_tuning_stops_early_enough_to_embed_what_follows_it_within_the_runs_limit():
     budget = Budget(minutes=10, prompts=["find my notes about kubernetes", "play some jazz in the kitchen"])
     assert 0 < budget.seconds_per_prompt < 1

@@ -32,11 +32,17 @@ def epochs_for(count) -> int:
 
 
 class EncoderTuner:
-    def __init__(self, prompts, triplets, epochs=None, max_steps=None, deadline=None, seed=0, progress=None):
+    def __init__(
+        self, prompts, triplets, epochs=None, max_steps=None, deadline=None, seed=0, progress=None, validate_on=None
+    ):
         """`triplets` may leave heads blank ("" for a head nobody labelled). `max_steps` caps the steps
         (tests, benchmarks); `deadline` is a `time.monotonic()` after which it stops at the next step;
-        `progress(fraction, epoch)` is called after every step."""
+        `progress(fraction, epoch)` is called after every step. The validation split is drawn from the
+        first `validate_on` prompts (all by default): the labelled ones, never guesses or label names, so
+        that two tuners given the same labelled prompts first validate on the same rows."""
         self.prompts, self.triplets = list(prompts), list(triplets)
+        self.validate_on = len(self.prompts) if validate_on is None else validate_on
+        self.best_score = None  # the kept weights' share of validation rows right, after train()
         self.epochs = epochs or epochs_for(len(self.prompts))
         self.max_steps, self.deadline, self.seed = max_steps, deadline, seed
         self.progress = progress or (lambda fraction, epoch: None)
@@ -87,6 +93,7 @@ class EncoderTuner:
                 break
         if best is not None and validation_rows:
             model.load_state_dict(best)
+            self.best_score = best_score
         model.eval()
         return Encoder.tuned(model)
 
@@ -99,12 +106,13 @@ class EncoderTuner:
 
     def _split(self):
         """(train rows, validation rows): a validation split only where there are enough prompts to spare."""
-        rows = list(range(len(self.prompts)))
-        count = int(len(rows) * VALIDATION_SHARE)
+        labelled = list(range(self.validate_on))
+        count = int(len(labelled) * VALIDATION_SHARE)
         if count < MIN_VALIDATION:
-            return rows, []
-        random.Random(f"validation-{self.seed}").shuffle(rows)
-        return rows[count:], rows[:count]
+            return list(range(len(self.prompts))), []
+        random.Random(f"validation-{self.seed}").shuffle(labelled)
+        held = set(labelled[:count])
+        return [i for i in range(len(self.prompts)) if i not in held], labelled[:count]
 
     def _score(self, model, heads, targets, rows):
         """Share of the validation rows whose labelled heads are all right (0 without a split)."""

@@ -168,34 +168,45 @@ def fit(merged, encoded, progress, policy: Policy) -> "Fitted":
 def tune_encoder(merged, traffic, progress, budget, policy: Policy) -> Encoder:
     """Stage tune, in the first half of the time budget: an encoder fine-tuned on the training examples
     (never the holdout) and then, with self-training, a noisy student: a fresh fine-tuning on the
-    examples and the traffic prompts the first encoder's heads are sure of. The guesses stay inside the
-    run."""
+    examples and the traffic prompts the first encoder's heads are sure of, kept only when it gets at
+    least as many of the validation split's labelled prompts right as its teacher (the two validate on
+    the same rows). The guesses stay inside the run."""
     examples, named = merged.train, label_names(merged, policy)
     prompts = [e.prompt for e in examples] + [name for name, _ in named]
     triplets = [e.triplet for e in examples] + [triplet for _, triplet in named]
+    labelled = len(examples)
     embedded_after = len(merged.train) + len(merged.holdout) + len(traffic.prompts)  # the version's vectors
     with_traffic = policy.self_training.enabled and policy.self_training.noisy_student and len(traffic.prompts)
     steps = policy.training.finetune_max_steps
     if not with_traffic:
-        return _tuner(prompts, triplets, progress, budget.deadline(0.5, embedded_after), steps).train()
+        return _tuner(prompts, triplets, progress, budget.deadline(0.5, embedded_after), steps, labelled).train()
     teacher_deadline = budget.deadline(0.2, len(examples) + len(traffic.prompts))
-    teacher = _tuner(prompts, triplets, progress.span(0, 0.35), teacher_deadline, steps).train()
+    teaching = _tuner(prompts, triplets, progress.span(0, 0.35), teacher_deadline, steps, labelled)
+    teacher = teaching.train()
     taught = encode(teacher, examples, traffic, named)
     heads = _fit_heads(examples, taught, learning_options(taught, policy), None)
     sure, guesses = sure_guesses(heads, taught.traffic, policy.self_training.confidence)
     student_prompts = prompts + [traffic.prompts[i] for i in np.flatnonzero(sure)]
     deadline = budget.deadline(0.5, embedded_after)
-    student = _tuner(student_prompts, triplets + guesses, progress.span(0.35, 1), deadline, steps)
-    return student.train()
+    studying = _tuner(student_prompts, triplets + guesses, progress.span(0.35, 1), deadline, steps, labelled)
+    student = studying.train()
+    student_score, teacher_score = studying.best_score or 0.0, teaching.best_score or 0.0
+    if student_score < teacher_score:
+        log.info(
+            "noisy student dropped: %.3f of the validation split right, its teacher %.3f", student_score, teacher_score
+        )
+        return teacher
+    return student
 
 
-def _tuner(prompts, triplets, progress, deadline, max_steps) -> EncoderTuner:
+def _tuner(prompts, triplets, progress, deadline, max_steps, validate_on) -> EncoderTuner:
     return EncoderTuner(
         prompts,
         triplets,
         max_steps=max_steps or None,
         deadline=deadline,
         progress=lambda fraction, epoch: progress(fraction, f"epoch {epoch}"),
+        validate_on=validate_on,
     )
 
 
@@ -214,7 +225,7 @@ def tuned_folds(merged_human, auto, named, traffic, progress, budget, policy: Po
         kept_examples = [e for e, k in zip(merged_human, kept) if k] + auto
         prompts = [e.prompt for e in kept_examples] + [name for name, _ in named]
         triplets = [e.triplet for e in kept_examples] + [triplet for _, triplet in named]
-        encoder = _tuner(prompts, triplets, part, deadline, policy.training.finetune_max_steps).train()
+        encoder = _tuner(prompts, triplets, part, deadline, policy.training.finetune_max_steps, int(kept.sum())).train()
         vectors = encoder.embed(human_prompts)
         auto_vectors = encoder.embed([e.prompt for e in auto])
         learning = learning_options(encode(encoder, [], traffic, named), policy)
