@@ -18,6 +18,7 @@ from django.test import Client
 from interactions.models import ApiToken
 from interactions.rejections import rejected_prompts
 from interactions.simulation import read_triplets
+from training.card import Certificate, Proof
 from training.datasets import import_jsonl
 from training.detector import detector
 from training.encoder import embed
@@ -237,17 +238,19 @@ def _restore(saved):
     return version
 
 
+def give_certificate(version, certificate):
+    """Store `certificate` as `version`'s gate, as a training run stores it."""
+    version.metrics["gate"] = certificate.to_json()
+    version.save(update_fields=["metrics"])
+    return version
+
+
 @pytest.fixture
 def category_certified(trained, settings):
     """The active version's gate proves the category head alone (every sureness clears -50)."""
     settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("gate", rule="certified")
-    trained.metrics["gate"] = {
-        "threshold": None,
-        "scope": -1.0,
-        "heads": {"subject": {"threshold": None}, "action": {"threshold": None}, "category": {"threshold": -50.0}},
-    }
-    trained.save(update_fields=["metrics"])
-    return trained
+    heads = {"subject": Proof(), "action": Proof(), "category": Proof(-50.0)}
+    return give_certificate(trained, Certificate(scope=-1.0, heads=heads))
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,14 @@
 """A head whose auto-labels people correct is paused for that version: its certificate was wrong."""
 
+from dataclasses import replace
+
 import pytest
 
 from interactions.classify import classify
 from interactions.models import Review
 from interactions.reviews import decide
+from tests.conftest import give_certificate
+from training.card import Proof
 
 PROMPTS = ["Find my notes about the kubernetes upgrade", "Summarise the meeting about the budget"]
 
@@ -43,8 +47,8 @@ def test_kept_auto_labels_do_not_pause_the_head(category_certified, reviewer):
 
 def test_a_paused_version_accepts_no_whole_triplet(category_certified, reviewer):
     correct_the_category(category_certified, reviewer, PROMPTS[0])
-    category_certified.metrics["gate"]["threshold"] = -50.0  # every triplet would be certified
-    category_certified.save(update_fields=["metrics"])
+    every_triplet = replace(category_certified.card.certificate, triplet=Proof(-50.0))
+    give_certificate(category_certified, every_triplet)
     later = classify(PROMPTS[1])
     assert later.verdict == "review"
     assert later.reasons[0] == "certified_but_paused"

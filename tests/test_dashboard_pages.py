@@ -4,7 +4,8 @@ import pytest
 from django.test import Client
 
 from interactions.classify import classify
-from tests.conftest import train_now
+from tests.conftest import give_certificate, train_now
+from training.card import Certificate, Proof
 from training.models import ModelVersion, TrainingRun
 from training.triggers import create_run
 
@@ -103,14 +104,7 @@ def test_the_pages_say_why_nothing_is_auto_accepted_yet(reviewer_client, trained
 
 
 def test_the_model_page_shows_a_certified_gate(reviewer_client, trained):
-    trained.metrics["gate"] = {
-        "threshold": 4.2,
-        "target": 0.95,
-        "confidence": 0.9,
-        "evidence": 600,
-        "certified_share": 0.12,
-    }
-    trained.save()
+    give_certificate(trained, Certificate(confidence=0.9, evidence=600, triplet=Proof(4.2, 0.12)))
     page = reviewer_client.get(f"/models/{trained.number}/").content.decode()
     assert "sureness ≥ 4.20 proves 0.95 exact-triplet precision" in page
 
@@ -125,18 +119,8 @@ def test_a_decision_without_the_csrf_token_is_refused(reviewer, trained, review_
 
 
 def test_the_pages_show_which_heads_are_labelled_on_their_own(reviewer_client, trained):
-    trained.metrics["gate"] = {
-        "threshold": None,
-        "target": 0.95,
-        "evidence": 600,
-        "certified_share": 0.0,
-        "heads": {
-            "subject": {"threshold": None, "certified_share": 0.0},
-            "action": {"threshold": None, "certified_share": 0.0},
-            "category": {"threshold": 1.25, "certified_share": 0.83},
-        },
-    }
-    trained.save()
+    heads = {"subject": Proof(), "action": Proof(), "category": Proof(1.25, 0.83)}
+    give_certificate(trained, Certificate(evidence=600, heads=heads))
     assert "category (about 0.83 of prompts)" in reviewer_client.get("/").content.decode()
     model_page = reviewer_client.get(f"/models/{trained.number}/").content.decode()
     assert "<td>category</td><td>1.25</td><td>0.830</td>" in model_page
