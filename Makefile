@@ -24,11 +24,10 @@ browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "chromium could not be installed: the browser tests will be skipped"
 
-# Two test processes, one per core; a module's tests stay in one process, so its fixtures are made once.
 test: install browser
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest -n 2 --dist loadscope
+	$(PY) -m pytest
 
 # The inner loop: everything but the worker, browser, fine-tuning and HWU64 tests.
 test-fast: install
