@@ -116,7 +116,6 @@ class Load:
     def __init__(self, server, clients, prompts):
         self.server, self.clients, self.prompts = server, clients, prompts
         self.answers, self.latencies = [], []  # (status, body); list.append is atomic
-        self.lock = threading.Lock()
 
     def run(self, seconds) -> None:
         self.started = time.monotonic()

@@ -125,7 +125,7 @@ def test_a_noisy_student_validates_on_its_teachers_labelled_prompts_never_on_gue
     gold += [{"subject": "Music", "action": "Play", "category": "Media"}] * 60
     guessed = [f"play the album number {n}" for n in range(200)]
     teacher = EncoderTuner(labelled, gold, validate_on=len(labelled))
-    student = EncoderTuner(labelled + guessed, gold + gold[60:] * 2 + gold[:80], validate_on=len(labelled))
+    student = EncoderTuner(labelled + guessed, gold + [gold[-1]] * len(guessed), validate_on=len(labelled))
     _, teacher_rows = teacher._split()
     _, student_rows = student._split()
     assert student_rows == teacher_rows and len(teacher_rows) == 12

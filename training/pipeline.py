@@ -312,9 +312,9 @@ def train_candidate(run, progress, policy: Policy) -> "Candidate":
     progress("judging", 96)
     holdout = (fitted.encoded.of(merged.holdout), [e.triplet for e in merged.holdout])
     active = active_version()
-    active_metrics, saved = judge_active(active, merged.holdout)
+    active_metrics, compare = judge_active(active, merged.holdout)
     promote, reason = should_promote(
-        fitted.holdout_metrics, active_metrics, saved(fitted.blind, holdout) if active else None, policy.promotion
+        fitted.holdout_metrics, active_metrics, compare(fitted.blind, holdout) if active else None, policy.promotion
     )
     progress("registering", 97)
     summary = {
@@ -349,14 +349,18 @@ def judge_active(active, holdout_examples) -> tuple[dict | None, Callable | None
     active_blind = load_heads(active, blind=True)
     vectors = encode(load_encoder(active), holdout_examples, NO_TRAFFIC).of(holdout_examples)
     triplets = [e.triplet for e in holdout_examples]
+    active_losses, active_exact = (
+        item_losses(active_blind, vectors, triplets),
+        item_exact(active_blind, vectors, triplets),
+    )
 
-    def saved(candidate, holdout):
+    def compare(candidate, holdout):
         return Comparison(
-            item_losses(active_blind, vectors, triplets) - item_losses(candidate, *holdout),
-            item_exact(candidate, *holdout).astype(int) - item_exact(active_blind, vectors, triplets),
+            active_losses - item_losses(candidate, *holdout),
+            item_exact(candidate, *holdout).astype(int) - active_exact,
         )
 
-    return evaluate(active_blind, vectors, triplets), saved
+    return evaluate(active_blind, vectors, triplets), compare
 
 
 class Stages:
