@@ -132,6 +132,20 @@ def test_a_noisy_student_validates_on_its_teachers_labelled_prompts_never_on_gue
     assert max(student_rows) < len(labelled)
 
 
+def test_a_noisy_student_continues_its_teachers_fine_tuning_rather_than_starting_from_the_stock_encoder():
+    prompts = ["find my notes about kubernetes", "play some jazz in the kitchen"] * 40
+    triplets = [
+        {"subject": "Note", "action": "Find", "category": "Knowledge"},
+        {"subject": "Music", "action": "Play", "category": "Media"},
+    ] * 40
+    teacher = EncoderTuner(prompts, triplets, max_steps=3).train()
+    student = EncoderTuner(prompts, triplets, deadline=time.monotonic(), start=teacher).train()
+    probe = ["remind me to call the dentist"]
+    from_teacher = np.abs(student.embed(probe) - teacher.embed(probe)).max()
+    from_stock = np.abs(student.embed(probe) - stock_encoder().embed(probe)).max()
+    assert from_teacher < from_stock
+
+
 def test_each_fine_tuning_stops_early_enough_to_embed_what_follows_it_within_the_runs_limit():
     budget = Budget(minutes=10, prompts=["find my notes about kubernetes", "play some jazz in the kitchen"])
     assert 0 < budget.seconds_per_prompt < 1

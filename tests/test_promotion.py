@@ -125,6 +125,12 @@ def test_one_whole_triplet_lost_does_not_outvote_a_clearly_better_log_loss():
     assert should_promote(scores(0.7, exact=0.48), scores(0.6, exact=0.5), one_fewer, DEFAULT)[0]
 
 
+def test_at_a_worse_confidence_of_one_half_any_whole_triplet_lost_refuses_the_candidate():
+    one_fewer = compared(CLEARLY_BETTER.saved, [+1] * 5 + [-1] * 6)
+    strict = PromotionPolicy(worse_confidence=0.5)
+    assert not should_promote(scores(0.7, exact=0.48), scores(0.6, exact=0.5), one_fewer, strict)[0]
+
+
 def test_a_head_worse_beyond_the_tolerance_blocks_promotion():
     candidate = scores(0.9, per_head={"action": 0.54})
     promote, reason = should_promote(candidate, scores(0.6), CLEARLY_BETTER, PromotionPolicy(tolerance=0.05))

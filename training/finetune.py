@@ -33,15 +33,26 @@ def epochs_for(count) -> int:
 
 class EncoderTuner:
     def __init__(
-        self, prompts, triplets, epochs=None, max_steps=None, deadline=None, seed=0, progress=None, validate_on=None
+        self,
+        prompts,
+        triplets,
+        epochs=None,
+        max_steps=None,
+        deadline=None,
+        seed=0,
+        progress=None,
+        validate_on=None,
+        start=None,
     ):
         """`triplets` may leave heads blank ("" for a head nobody labelled). `max_steps` caps the steps
         (tests, benchmarks); `deadline` is a `time.monotonic()` after which it stops at the next step;
         `progress(fraction, epoch)` is called after every step. The validation split is drawn from the
         first `validate_on` prompts (all by default): the labelled ones, never guesses or label names, so
-        that two tuners given the same labelled prompts first validate on the same rows."""
+        that two tuners given the same labelled prompts first validate on the same rows. `start`: the
+        Encoder to continue from (a noisy student continues its teacher), the stock one by default."""
         self.prompts, self.triplets = list(prompts), list(triplets)
         self.validate_on = len(self.prompts) if validate_on is None else validate_on
+        self.start = start or stock_encoder()
         self.best_score = None  # the kept weights' share of validation rows right, after train()
         self.epochs = epochs or epochs_for(len(self.prompts))
         self.max_steps, self.deadline, self.seed = max_steps, deadline, seed
@@ -51,7 +62,7 @@ class EncoderTuner:
     def train(self) -> Encoder:
         """The fine-tuned Encoder."""
         torch.manual_seed(self.seed)
-        model = copy.deepcopy(stock_encoder().model)
+        model = copy.deepcopy(self.start.model)
         labels = vocabulary(self.triplets)
         heads = nn.ModuleDict({h: nn.Linear(DIMENSIONS, max(len(labels[h]), 1)) for h in HEADS}).to(device())
         targets = {h: t.to(device()) for h, t in label_indices(labels, self.triplets).items()}

@@ -167,10 +167,11 @@ def fit(merged, encoded, progress, policy: Policy) -> "Fitted":
 
 def tune_encoder(merged, traffic, progress, budget, policy: Policy) -> Encoder:
     """Stage tune, in the first half of the time budget: an encoder fine-tuned on the training examples
-    (never the holdout) and then, with self-training, a noisy student: a fresh fine-tuning on the
+    (never the holdout) and then, with self-training, a noisy student: the fine-tuning continued on the
     examples and the traffic prompts the first encoder's heads are sure of, kept only when it gets at
     least as many of the validation split's labelled prompts right as its teacher (the two validate on
-    the same rows). The guesses stay inside the run."""
+    the same rows). The student continues rather than starts afresh so that the encoder kept has had
+    the whole first half either way. The guesses stay inside the run."""
     examples, named = merged.train, label_names(merged, policy)
     prompts = [e.prompt for e in examples] + [name for name, _ in named]
     triplets = [e.triplet for e in examples] + [triplet for _, triplet in named]
@@ -188,7 +189,7 @@ def tune_encoder(merged, traffic, progress, budget, policy: Policy) -> Encoder:
     sure, guesses = sure_guesses(heads, taught.traffic, policy.self_training.confidence)
     student_prompts = prompts + [traffic.prompts[i] for i in np.flatnonzero(sure)]
     deadline = budget.deadline(0.5, embedded_after)
-    studying = _tuner(student_prompts, triplets + guesses, progress.span(0.35, 1), deadline, steps, labelled)
+    studying = _tuner(student_prompts, triplets + guesses, progress.span(0.35, 1), deadline, steps, labelled, teacher)
     student = studying.train()
     student_score, teacher_score = studying.best_score or 0.0, teaching.best_score or 0.0
     if student_score < teacher_score:
@@ -199,7 +200,7 @@ def tune_encoder(merged, traffic, progress, budget, policy: Policy) -> Encoder:
     return student
 
 
-def _tuner(prompts, triplets, progress, deadline, max_steps, validate_on) -> EncoderTuner:
+def _tuner(prompts, triplets, progress, deadline, max_steps, validate_on, start=None) -> EncoderTuner:
     return EncoderTuner(
         prompts,
         triplets,
@@ -207,6 +208,7 @@ def _tuner(prompts, triplets, progress, deadline, max_steps, validate_on) -> Enc
         deadline=deadline,
         progress=lambda fraction, epoch: progress(fraction, f"epoch {epoch}"),
         validate_on=validate_on,
+        start=start,
     )
 
 

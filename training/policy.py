@@ -238,6 +238,14 @@ class PromotionPolicy(Section):
     tolerance: float = knob(
         "SECONDMIND_PROMOTION_TOLERANCE", 0.05, "How much accuracy one head may lose in a promotion.", low=0, high=1
     )
+    worse_confidence: float = knob(
+        "SECONDMIND_PROMOTION_WORSE_CONFIDENCE",
+        0.8,
+        "How sure the holdout must make us that a candidate gets fewer whole triplets right to refuse it "
+        "(a one-sided sign test; 0.5: any fewer).",
+        low=0.5,
+        high=1,
+    )
     min_holdout: int = knob(
         "SECONDMIND_MIN_HOLDOUT", 10, "Below this many holdout examples a candidate is never promoted alone.", low=1
     )

@@ -10,11 +10,6 @@ from .models import HEADS, ModelVersion, Promotion
 from .policy import PromotionPolicy
 from .registry import activate, active_version, load_heads
 
-# A candidate is refused on whole triplets only when the holdout makes it this sure that it is worse at
-# them: at 0.5 (any lower exact accuracy) one holdout example of a few hundred outvoted a log-loss that
-# was 99% sure better, and the loop stopped promoting for the last third of the HWU64 stream.
-WORSE_CONFIDENCE = 0.8
-
 
 @dataclass(frozen=True)
 class Comparison:
@@ -50,7 +45,9 @@ def should_promote(candidate, active, comparison: Comparison | None, policy: Pro
 
     The rule: the first model goes live; otherwise the candidate needs a lower log-loss with at least
     `policy.confidence`, no head's accuracy lower by more than the tolerance, and whole triplets not
-    worse beyond chance (WORSE_CONFIDENCE). A tie keeps the active model. Beyond chance, because every
+    worse beyond chance (`policy.worse_confidence`: at 0.5, any lower exact accuracy, one holdout example
+    of a few hundred outvoted a log-loss 99% sure better, and the loop stopped promoting for the last
+    third of the HWU64 stream). A tie keeps the active model. Beyond chance, because every
     run is one more test on the same holdout: a candidate that wins by luck is promoted, worse than the
     model it replaced, and then hard to replace. Whole triplets too, because auto-labels can make the
     heads they teach much surer, which lowers the summed log-loss, while whole triplets get no better.
@@ -72,7 +69,7 @@ def should_promote(candidate, active, comparison: Comparison | None, policy: Pro
     )
     if worse:
         return False, f"Not promoted: {', '.join(worse)} lost more than {tolerance:.2f} accuracy ({scores})."
-    if (worse_exact := comparison.confidence_worse_exact()) >= WORSE_CONFIDENCE:
+    if (worse_exact := comparison.confidence_worse_exact()) >= policy.worse_confidence:
         return False, f"Not promoted: worse at whole triplets, {worse_exact:.0%} sure ({scores})."
     if not np.any(comparison.saved):
         return (
