@@ -17,9 +17,9 @@ def test_an_empty_environment_gives_the_defaults():
 
 def test_each_variable_sets_its_knob():
     policy = Policy.from_environ(
-        {"SECONDMIND_AUTO_ACCEPT_RULE": "fixed", "SECONDMIND_CERTIFY_STEP": "80", "SECONDMIND_NOISY_STUDENT": "no"}
+        {"SECONDMIND_AUTO_ACCEPT_RULE": "fixed", "SECONDMIND_CERTIFY_STEP": "80", "SECONDMIND_NOISY_STUDENT": "yes"}
     )
-    assert (policy.gate.rule, policy.certification.step, policy.self_training.noisy_student) == ("fixed", 80, False)
+    assert (policy.gate.rule, policy.certification.step, policy.self_training.noisy_student) == ("fixed", 80, True)
 
 
 def test_a_list_is_read_comma_separated():
