@@ -167,7 +167,8 @@ def fit(merged, encoded, progress, policy: Policy) -> "Fitted":
 
 def tune_encoder(merged, traffic, progress, budget, policy: Policy) -> Encoder:
     """Stage tune, in the first half of the time budget: an encoder fine-tuned on the training examples
-    (never the holdout) and then, with self-training, a noisy student: the fine-tuning continued on the
+    (never the holdout) and then, with self-training and `noisy_student` on (off by default: in the loop
+    it cost more than it taught while labels were few), a noisy student: the fine-tuning continued on the
     examples and the traffic prompts the first encoder's heads are sure of, kept only when it gets at
     least as many of the validation split's labelled prompts right as its teacher (the two validate on
     the same rows). The student continues rather than starts afresh so that the encoder kept has had
