@@ -22,6 +22,11 @@ from training.promotion import promote_by_hand
 from training.registry import ModelFileError, load_encoder
 
 PROMPT = "Find my notes about the database migration"
+TWO_INTENTS = ["find my notes about kubernetes", "play some jazz in the kitchen"] * 40
+THEIR_TRIPLETS = [
+    {"subject": "Note", "action": "Find", "category": "Knowledge"},
+    {"subject": "Music", "action": "Play", "category": "Media"},
+] * 40
 
 
 @pytest.fixture
@@ -108,12 +113,7 @@ def test_the_fold_encoders_never_learn_the_labels_they_are_scored_on(seeded, fin
 
 
 def test_the_time_budget_stops_a_fine_tuning_cleanly():
-    prompts = ["find my notes about kubernetes", "play some jazz in the kitchen"] * 40
-    triplets = [
-        {"subject": "Note", "action": "Find", "category": "Knowledge"},
-        {"subject": "Music", "action": "Play", "category": "Media"},
-    ] * 40
-    tuner = EncoderTuner(prompts, triplets, deadline=time.monotonic())
+    tuner = EncoderTuner(TWO_INTENTS, THEIR_TRIPLETS, deadline=time.monotonic())
     encoder = tuner.train()
     assert tuner.stopped_by == "deadline"
     assert isinstance(encoder, Encoder) and encoder.embed(["play jazz"]).shape == (1, 384)
@@ -133,13 +133,8 @@ def test_a_noisy_student_validates_on_its_teachers_labelled_prompts_never_on_gue
 
 
 def test_a_noisy_student_continues_its_teachers_fine_tuning_rather_than_starting_from_the_stock_encoder():
-    prompts = ["find my notes about kubernetes", "play some jazz in the kitchen"] * 40
-    triplets = [
-        {"subject": "Note", "action": "Find", "category": "Knowledge"},
-        {"subject": "Music", "action": "Play", "category": "Media"},
-    ] * 40
-    teacher = EncoderTuner(prompts, triplets, max_steps=3).train()
-    student = EncoderTuner(prompts, triplets, deadline=time.monotonic(), start=teacher).train()
+    teacher = EncoderTuner(TWO_INTENTS, THEIR_TRIPLETS, max_steps=3).train()
+    student = EncoderTuner(TWO_INTENTS, THEIR_TRIPLETS, deadline=time.monotonic(), start=teacher).train()
     probe = ["remind me to call the dentist"]
     from_teacher = np.abs(student.embed(probe) - teacher.embed(probe)).max()
     from_stock = np.abs(student.embed(probe) - stock_encoder().embed(probe)).max()
