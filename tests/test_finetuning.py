@@ -14,10 +14,11 @@ from interactions.reviews import decide
 from tests.conftest import train_now
 from training import pipeline
 from training.budget import AFTERWARDS, Budget
+from training.datasets import add_example
 from training.encoder import ENCODER_NAME, Encoder, stock_encoder
 from training.finetune import EncoderTuner
 from training.label_names import named_triplets
-from training.models import Example, ModelVersion, TrainingRun
+from training.models import Example, ModelVersion, Source, TrainingRun
 from training.promotion import promote_by_hand
 from training.registry import ModelFileError, load_encoder
 
@@ -91,7 +92,9 @@ def test_the_example_cache_keeps_stock_vectors_when_a_fine_tuned_version_served_
     np.testing.assert_allclose(example.vector(), stock_encoder().embed([PROMPT])[0], atol=1e-5)
 
 
-def test_the_fold_encoders_never_learn_the_labels_they_are_scored_on(seeded, finetuning, monkeypatch):
+def test_the_encoders_learn_human_labels_only_and_never_those_their_fold_is_scored_on(seeded, finetuning, monkeypatch):
+    auto_accepted = "look up my notes on the quarterly budget review"
+    add_example(auto_accepted, {"subject": "Note", "action": "Find", "category": "Knowledge"}, Source.BATCH)
     trained_on = []
 
     class Recording(EncoderTuner):
@@ -110,6 +113,7 @@ def test_the_fold_encoders_never_learn_the_labels_they_are_scored_on(seeded, fin
     assert all(held_out)
     assert sum(len(held) for held in held_out) == len(human)  # each labelled prompt held out by exactly one
     assert set().union(*held_out) == human
+    assert not any(auto_accepted in prompts for prompts in trained_on)  # the heads may learn it, no encoder
 
 
 def test_the_time_budget_stops_a_fine_tuning_cleanly():

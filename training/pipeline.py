@@ -108,6 +108,10 @@ def encode(encoder, examples, traffic, named=()) -> Encoded:
     return Encoded(encoder, {e.pk: v for e, v in zip(examples, vectors)}, traffic.vectors_by(encoder), names)
 
 
+def human_only(examples) -> list:
+    return [e for e in examples if e.source in HUMAN_SOURCES]
+
+
 def _fit_heads(examples, encoded, learning, progress):
     return Trainer(encoded.of(examples), [e.triplet for e in examples], progress=progress, **learning).train()
 
@@ -147,7 +151,7 @@ def fit(merged, encoded, progress, policy: Policy) -> "Fitted":
         merged.train,
         "no batch data",
     )
-    human = [e for e in merged.train if e.source in HUMAN_SOURCES]
+    human = human_only(merged.train)
     if human and len(human) < len(merged.train):
         without = _fit_heads(human, encoded, learning, progress.span(0.6, 0.85))
         if _better_or_equal(evaluate(blind, *holdout), evaluate(without, *holdout)):
@@ -158,39 +162,43 @@ def fit(merged, encoded, progress, policy: Policy) -> "Fitted":
             blind, blind_on, note = without, human, "batch data left out: the model was better without it"
     trained_on = blind_on + merged.holdout
     heads = _fit_heads(trained_on, encoded, learning, progress.span(0.85, 1)) if merged.holdout else blind
-    human_reference_vectors = encoded.of([e for e in trained_on if e.source in HUMAN_SOURCES])
+    human_reference_vectors = encoded.of(human_only(trained_on))
     heads.know_reference(human_reference_vectors)
     if blind is not heads:
-        blind.know_reference(encoded.of([e for e in blind_on if e.source in HUMAN_SOURCES]))
+        blind.know_reference(encoded.of(human_only(blind_on)))
     return Fitted(encoded, blind, heads, blind_on, trained_on, learning, note, evaluate(blind, *holdout))
 
 
 def tune_encoder(merged, traffic, progress, budget, policy: Policy) -> Encoder:
-    """Stage tune, in the first half of the time budget: an encoder fine-tuned on the training examples
-    (never the holdout) and then, with self-training and `noisy_student` on (off by default: in the loop
-    it cost more than it taught while labels were few), a noisy student: the fine-tuning continued on the
-    examples and the traffic prompts the first encoder's heads are sure of, kept only when it gets at
-    least as many of the validation split's labelled prompts right as its teacher (the two validate on
-    the same rows). The student continues rather than starts afresh so that the encoder kept has had
-    the whole first half either way. The guesses stay inside the run."""
-    examples, named = merged.train, label_names(merged, policy)
+    """Stage tune, in the first half of the time budget: an encoder fine-tuned on the human-labelled
+    training examples (never the holdout, never the auto-accepted batch data: the heads keep that only
+    where the holdout says it does not hurt, the encoder could not be checked so, and its partial
+    triplets would spend the budget away from the human labels) and then, with self-training and
+    `noisy_student` on (off by default: in the loop it cost more than it taught while labels were few),
+    a noisy student: the fine-tuning continued on those examples and the traffic prompts the first
+    encoder's heads are sure of, kept only when it gets at least as many of the validation split's
+    labelled prompts right as its teacher (the two validate on the same rows). The student continues
+    rather than starts afresh so that the encoder kept has had the whole first half either way. The
+    guesses stay inside the run."""
+    examples, named = human_only(merged.train), label_names(merged, policy)
     prompts = [e.prompt for e in examples] + [name for name, _ in named]
     triplets = [e.triplet for e in examples] + [triplet for _, triplet in named]
     labelled = len(examples)
     embedded_after = len(merged.train) + len(merged.holdout) + len(traffic.prompts)  # the version's vectors
     with_traffic = policy.self_training.enabled and policy.self_training.noisy_student and len(traffic.prompts)
-    steps = policy.training.finetune_max_steps
     if not with_traffic:
-        return _tuner(prompts, triplets, progress, budget.deadline(0.5, embedded_after), steps, labelled).train()
+        return _tuner(prompts, triplets, progress, budget.deadline(0.5, embedded_after), policy, labelled).train()
     teacher_deadline = budget.deadline(0.2, len(examples) + len(traffic.prompts))
-    teaching = _tuner(prompts, triplets, progress.span(0, 0.35), teacher_deadline, steps, labelled)
+    teaching = _tuner(prompts, triplets, progress.span(0, 0.35), teacher_deadline, policy, labelled)
     teacher = teaching.train()
     taught = encode(teacher, examples, traffic, named)
     heads = _fit_heads(examples, taught, learning_options(taught, policy), None)
     sure, guesses = sure_guesses(heads, taught.traffic, policy.self_training.confidence)
     student_prompts = prompts + [traffic.prompts[i] for i in np.flatnonzero(sure)]
     deadline = budget.deadline(0.5, embedded_after)
-    studying = _tuner(student_prompts, triplets + guesses, progress.span(0.35, 1), deadline, steps, labelled, teacher)
+    studying = _tuner(
+        student_prompts, triplets + guesses, progress.span(0.35, 1), deadline, policy, labelled, start=teacher
+    )
     student = studying.train()
     student_score, teacher_score = studying.best_score or 0.0, teaching.best_score or 0.0
     if student_score < teacher_score:
@@ -201,11 +209,13 @@ def tune_encoder(merged, traffic, progress, budget, policy: Policy) -> Encoder:
     return student
 
 
-def _tuner(prompts, triplets, progress, deadline, max_steps, validate_on, start=None) -> EncoderTuner:
+def _tuner(prompts, triplets, progress, deadline, policy: Policy, validate_on, start=None) -> EncoderTuner:
+    """A fine-tuning of the prompts' first `validate_on` (labelled) rows and the rest, stopped by the
+    deadline, the policy's step limit or early stopping on a validation split of those rows."""
     return EncoderTuner(
         prompts,
         triplets,
-        max_steps=max_steps or None,
+        max_steps=policy.training.finetune_max_steps or None,
         deadline=deadline,
         progress=lambda fraction, epoch: progress(fraction, f"epoch {epoch}"),
         validate_on=validate_on,
@@ -215,8 +225,9 @@ def _tuner(prompts, triplets, progress, deadline, max_steps, validate_on, start=
 
 def tuned_folds(merged_human, auto, named, traffic, progress, budget, policy: Policy) -> Callable:
     """The gate's fold models for a fine-tuned encoder, in the second half of the time budget: each fold
-    fine-tunes its own encoder without the fold's labels (with every label name), then trains heads on
-    that encoder's vectors."""
+    fine-tunes its own encoder on the human labels outside the fold (with every label name, without the
+    batch data, as the version's encoder does), then trains heads on that encoder's vectors of those
+    labels and the batch data."""
     human_prompts = [e.prompt for e in merged_human]
     human_triplets = [e.triplet for e in merged_human]
     embedded_after = len(merged_human) + len(auto) + len(traffic.prompts)
@@ -225,14 +236,13 @@ def tuned_folds(merged_human, auto, named, traffic, progress, budget, policy: Po
     def fit_fold(kept):
         part = progress.span(len(done) / FOLDS, (len(done) + 1) / FOLDS)
         deadline = budget.deadline(0.5 + 0.5 * (len(done) + 1) / FOLDS, embedded_after)
-        kept_examples = [e for e, k in zip(merged_human, kept) if k] + auto
-        prompts = [e.prompt for e in kept_examples] + [name for name, _ in named]
-        triplets = [e.triplet for e in kept_examples] + [triplet for _, triplet in named]
-        encoder = _tuner(prompts, triplets, part, deadline, policy.training.finetune_max_steps, int(kept.sum())).train()
+        kept_triplets = [t for t, k in zip(human_triplets, kept) if k]
+        prompts = [p for p, k in zip(human_prompts, kept) if k] + [name for name, _ in named]
+        triplets = kept_triplets + [triplet for _, triplet in named]
+        encoder = _tuner(prompts, triplets, part, deadline, policy, len(kept_triplets)).train()
         vectors = encoder.embed(human_prompts)
         auto_vectors = encoder.embed([e.prompt for e in auto])
         learning = learning_options(encode(encoder, [], traffic, named), policy)
-        kept_triplets = [t for t, k in zip(human_triplets, kept) if k]
         heads = Trainer(
             np.concatenate([vectors[kept], auto_vectors]), kept_triplets + [e.triplet for e in auto], **learning
         ).train()
@@ -246,7 +256,7 @@ def certify(fitted, merged, traffic, progress, budget, policy: Policy) -> Certif
     """Stage certify: the gate's certificates from human-labelled evidence: 5 fold models (each
     fine-tuning its own encoder when the version's encoder is fine-tuned) and the holdout."""
     encoded = fitted.encoded
-    human = [e for e in fitted.blind_trained_on if e.source in HUMAN_SOURCES]
+    human = human_only(fitted.blind_trained_on)
     auto = [e for e in fitted.blind_trained_on if e.source not in HUMAN_SOURCES]
     rules = policy.certification
     scope, fit_fold = rules.scope_similarity, None
