@@ -14,11 +14,12 @@ from interactions.reviews import decide
 from tests.conftest import train_now
 from training import pipeline
 from training.budget import AFTERWARDS, Budget
-from training.datasets import add_example
+from training.datasets import add_example, merge
 from training.encoder import ENCODER_NAME, Encoder, stock_encoder
 from training.finetune import EncoderTuner
 from training.label_names import named_triplets
 from training.models import Example, ModelVersion, Source, TrainingRun
+from training.policy import current
 from training.promotion import promote_by_hand
 from training.registry import ModelFileError, load_encoder
 
@@ -94,7 +95,10 @@ def test_the_example_cache_keeps_stock_vectors_when_a_fine_tuned_version_served_
 
 def test_the_encoders_learn_human_labels_only_and_never_those_their_fold_is_scored_on(seeded, finetuning, monkeypatch):
     auto_accepted = "look up my notes on the quarterly budget review"
-    add_example(auto_accepted, {"subject": "Note", "action": "Find", "category": "Knowledge"}, Source.BATCH)
+    example, _ = add_example(
+        auto_accepted, {"subject": "Note", "action": "Find", "category": "Knowledge"}, Source.BATCH
+    )
+    assert example in merge(current().training.holdout_fraction).train  # a training example, not left out
     trained_on = []
 
     class Recording(EncoderTuner):

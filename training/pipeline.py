@@ -112,6 +112,12 @@ def human_only(examples) -> list:
     return [e for e in examples if e.source in HUMAN_SOURCES]
 
 
+def with_names(prompts, triplets, named) -> tuple[list, list]:
+    """A fine-tuning's rows: the labelled prompts first (its validation split is drawn from them), then
+    the label names."""
+    return prompts + [name for name, _ in named], triplets + [triplet for _, triplet in named]
+
+
 def _fit_heads(examples, encoded, learning, progress):
     return Trainer(encoded.of(examples), [e.triplet for e in examples], progress=progress, **learning).train()
 
@@ -181,8 +187,7 @@ def tune_encoder(merged, traffic, progress, budget, policy: Policy) -> Encoder:
     rather than starts afresh so that the encoder kept has had the whole first half either way. The
     guesses stay inside the run."""
     examples, named = human_only(merged.train), label_names(merged, policy)
-    prompts = [e.prompt for e in examples] + [name for name, _ in named]
-    triplets = [e.triplet for e in examples] + [triplet for _, triplet in named]
+    prompts, triplets = with_names([e.prompt for e in examples], [e.triplet for e in examples], named)
     labelled = len(examples)
     embedded_after = len(merged.train) + len(merged.holdout) + len(traffic.prompts)  # the version's vectors
     with_traffic = policy.self_training.enabled and policy.self_training.noisy_student and len(traffic.prompts)
@@ -237,8 +242,7 @@ def tuned_folds(merged_human, auto, named, traffic, progress, budget, policy: Po
         part = progress.span(len(done) / FOLDS, (len(done) + 1) / FOLDS)
         deadline = budget.deadline(0.5 + 0.5 * (len(done) + 1) / FOLDS, embedded_after)
         kept_triplets = [t for t, k in zip(human_triplets, kept) if k]
-        prompts = [p for p, k in zip(human_prompts, kept) if k] + [name for name, _ in named]
-        triplets = kept_triplets + [triplet for _, triplet in named]
+        prompts, triplets = with_names([p for p, k in zip(human_prompts, kept) if k], kept_triplets, named)
         encoder = _tuner(prompts, triplets, part, deadline, policy, len(kept_triplets)).train()
         vectors = encoder.embed(human_prompts)
         auto_vectors = encoder.embed([e.prompt for e in auto])
