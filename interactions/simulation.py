@@ -199,6 +199,7 @@ class LoopSimulation:
                     "decision": run.decision,
                     "batch": run.summary.get("batch"),
                     "self_training": run.summary.get("self_training"),
+                    "fine_tuning": run.summary.get("fine_tuning"),
                     "test": test,
                     "test_change": change,
                     "gate": step_gate(run.version.card.certificate),

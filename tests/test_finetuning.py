@@ -48,6 +48,11 @@ def test_a_fine_tuned_encoder_is_stored_with_its_hash_and_size(tuned):
     assert load_encoder(tuned).name == tuned.encoder
 
 
+def test_the_model_page_says_how_far_the_encoders_fine_tuning_went(tuned, reviewer_client):
+    page = reviewer_client.get(f"/models/{tuned.number}/").content.decode()
+    assert "Its fine-tuning: 2 steps, epoch 1 of " in page and "ended by the step limit." in page
+
+
 def test_the_fine_tuned_encoder_embeds_differently_from_the_stock_one(tuned):
     vectors = load_encoder(tuned).embed([PROMPT]), stock_encoder().embed([PROMPT])
     assert not np.allclose(*vectors)

@@ -23,6 +23,8 @@ BATCH_SIZE = 32
 PATIENCE = 2  # epochs without a better validation score before stopping
 VALIDATION_SHARE = 0.1
 MIN_VALIDATION = 10
+# what ended a fine-tuning, as the model page says it
+ENDINGS = {None: "its last epoch", "no gain": "early stopping", "deadline": "the time limit", "steps": "the step limit"}
 
 
 def epochs_for(count) -> int:
@@ -58,6 +60,7 @@ class EncoderTuner:
         self.max_steps, self.deadline, self.seed = max_steps, deadline, seed
         self.progress = progress or (lambda fraction, epoch: None)
         self.stopped_by = None  # why it stopped before its last epoch, if it did: "deadline" or "no gain"
+        self.steps_done, self.epochs_done = 0, 0
 
     def train(self) -> Encoder:
         """The fine-tuned Encoder."""
@@ -91,6 +94,7 @@ class EncoderTuner:
                 loss.backward()
                 optimizer.step()
                 step += 1
+                self.steps_done, self.epochs_done = step, epoch + 1
                 self.progress(min(step / total, 1.0), epoch + 1)
                 if self._out_of_time(step):
                     break
@@ -107,6 +111,16 @@ class EncoderTuner:
             self.best_score = best_score
         model.eval()
         return Encoder.tuned(model)
+
+    def report(self) -> dict:
+        """How far `train()` went, for the run's summary: a fine-tuning the deadline cut short is a
+        weaker encoder."""
+        return {
+            "steps": self.steps_done,
+            "epochs": f"{self.epochs_done} of {self.epochs}",
+            "stopped_by": ENDINGS[self.stopped_by],
+            "validation": None if self.best_score is None else round(self.best_score, 3),
+        }
 
     def _out_of_time(self, step):
         if self.max_steps and step >= self.max_steps:
