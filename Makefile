@@ -24,12 +24,10 @@ browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "chromium could not be installed: the browser tests will be skipped"
 
-# One pytest process per core; a test file stays in one process, so its module fixtures are made once.
-TEST_PROCESSES ?= 2
 test: install browser
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile
+	$(PY) -m pytest
 
 # The inner loop: everything but the worker, browser, fine-tuning and HWU64 tests.
 test-fast: install
