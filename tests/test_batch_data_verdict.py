@@ -1,5 +1,5 @@
 """The heads learn the gate's auto-labelled batch data only when the holdout finds them better with it,
-by the promotion rule: "no worse on a small holdout" let auto-labels cost the loop 2 points on HWU64."""
+by the promotion rule, as a candidate model must be; "no worse" on a small holdout cannot see a point or two."""
 
 import numpy as np
 import pytest

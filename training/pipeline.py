@@ -139,9 +139,9 @@ def _paired(candidate, other) -> Comparison:
 
 def batch_data_verdict(with_batch, without, holdout, policy: Policy) -> tuple[bool, str]:
     """(keep, note): the heads keep the batch data only when the promotion rule, on the holdout, finds
-    them better with it than without. Not merely "no worse": auto-labels the models were sure of teach
-    heads little they did not know, and on HWU64's stream heads that kept them because they did no
-    harm on 140 holdout examples were 2 points worse at subject on the test set."""
+    them better with it than without, as a candidate must be to replace the active model: "no worse" on
+    a holdout of a hundred examples cannot see a point or two, and the heads' own sure guesses teach
+    them between -0.5 and +1 point (docs/learning, 2026-12-05 late)."""
     if not len(holdout[1]):
         return False, "batch data left out: no holdout to tell whether it helps"
     comparison = _paired(_scored(with_batch, holdout), _scored(without, holdout))
