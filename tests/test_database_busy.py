@@ -14,11 +14,13 @@ PROMPT = "Find my notes about the database migration"
 
 
 @pytest.fixture
-def locked_database(transactional_db, settings):
+def locked_database(transactional_db, settings, monkeypatch):
     """Another process's `BEGIN IMMEDIATE` on the SQLite file, held while the test runs."""
     if connection.vendor != "sqlite":
         pytest.skip("the busy timeout is SQLite's")
-    settings.DATABASES["default"]["OPTIONS"]["timeout"] = 0.2
+    # monkeypatch, not an assignment: the settings fixture restores top-level settings only, and a
+    # short timeout left behind would make every later test in the process fail on a busy database.
+    monkeypatch.setitem(settings.DATABASES["default"]["OPTIONS"], "timeout", 0.2)
     connection.close()  # reconnect with the short timeout
     holder = sqlite3.connect(settings.DATABASES["default"]["NAME"], isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")
