@@ -208,7 +208,9 @@ def tune_encoder(merged, traffic, progress, budget, policy: Policy) -> tuple[Enc
     examples, named = human_only(merged.train), label_names(merged, policy)
     prompts, triplets = with_names([e.prompt for e in examples], [e.triplet for e in examples], named)
     labelled = len(examples)
-    embedded_after = len(merged.train) + len(merged.holdout) + len(traffic.prompts)  # the version's vectors
+    # The version's examples must be embedded before the folds start; its traffic vectors come out of the
+    # folds' share: reserved here, they cut a loop's fine-tuning to half the steps of a run without traffic.
+    embedded_after = len(merged.train) + len(merged.holdout)
     with_traffic = policy.self_training.enabled and policy.self_training.noisy_student and len(traffic.prompts)
     if not with_traffic:
         tuning = _tuner(prompts, triplets, progress, budget.deadline(0.5, embedded_after), policy, labelled)
