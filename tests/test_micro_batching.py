@@ -2,6 +2,7 @@
 exactly what it would have got alone."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -88,3 +89,27 @@ def test_prompts_for_different_encoders_never_share_a_pass():
         other = [pool.submit(batcher.embed, refusing, p) for p in ["a poison prompt", PROMPTS[2]]]
     assert all(answer.exception() is None for answer in stock)  # the other encoder's failure is not theirs
     assert other[0].exception() is not None and other[1].exception() is None
+
+
+def embedding_threads():
+    return sum(thread.name == "embedding" for thread in threading.enumerate())
+
+
+def test_an_idle_embedding_thread_ends_and_the_next_prompt_starts_another():
+    batcher, encoder = EmbeddingBatcher(idle=0.05), stock_encoder()
+    before = embedding_threads()
+    first = batcher.embed(encoder, PROMPTS[0])
+    for _ in range(100):
+        if embedding_threads() <= before:
+            break
+        time.sleep(0.05)
+    assert embedding_threads() <= before  # no idle OpenMP team slows the process's training down
+    second = batcher.embed(encoder, PROMPTS[0])
+    assert batcher.threads == 2
+    np.testing.assert_allclose(first, second, atol=1e-5)
+
+
+def test_prompts_asked_one_after_another_are_all_answered_while_threads_come_and_go():
+    batcher, encoder = EmbeddingBatcher(idle=0.001), stock_encoder()
+    vectors = [batcher.embed(encoder, prompt) for prompt in PROMPTS * 3]
+    assert len(vectors) == len(PROMPTS) * 3 and batcher.embedded == len(PROMPTS) * 3

@@ -9,7 +9,11 @@ the database and the gate stay in the request's own thread: only the forward pas
 
 Each prompt's vector is the one embedding it alone gives (the encoder masks the padding a batch adds),
 in the order asked. A batch that fails is embedded again prompt by prompt, so a prompt that cannot be
-embedded fails only its own request."""
+embedded fails only its own request.
+
+The embedding thread ends once it has been idle for `idle` seconds, and the next prompt starts a new
+one: while a thread that ran torch lives, its idle OpenMP team makes torch in every other thread of the
+process about three times slower (a training run in the same process, as in `simulate_loop`)."""
 
 import logging
 import os
@@ -36,19 +40,21 @@ class _Asked:
 
 
 class EmbeddingBatcher:
-    def __init__(self, window: float = 0.0, max_batch: int = 64, timeout: float = 30.0):
+    def __init__(self, window: float = 0.0, max_batch: int = 64, timeout: float = 30.0, idle: float = 1.0):
         """`window`: seconds the embedding thread waits for more prompts after the first of a batch
         (0: none, batches form from the prompts that arrived during the previous pass); `timeout`:
-        seconds a request waits for its vector before giving up."""
-        self.window, self.max_batch, self.timeout = window, max_batch, timeout
+        seconds a request waits for its vector before giving up; `idle`: seconds without a prompt after
+        which the embedding thread ends."""
+        self.window, self.max_batch, self.timeout, self.idle = window, max_batch, timeout, idle
         self._pid, self._asked = None, None
-        self._start_lock = threading.Lock()
-        self.passes, self.embedded = 0, 0  # forward passes made and prompts embedded, in this process
+        self._lock = threading.Lock()
+        self.passes, self.embedded, self.threads = 0, 0, 0  # in this process
 
     def embed(self, encoder, prompt: str) -> np.ndarray:
         """`prompt`'s vector by `encoder`, from a forward pass shared with the requests asking meanwhile."""
         asked = _Asked(encoder, prompt)
-        self._queue().put(asked)
+        with self._lock:  # an embedding thread that is ending either sees this prompt or is replaced
+            self._queue().put(asked)
         try:
             return asked.answer.result(timeout=self.timeout)
         except TimeoutError:
@@ -57,18 +63,23 @@ class EmbeddingBatcher:
             ) from None
 
     def _queue(self) -> queue.SimpleQueue:
-        """This process's queue, with its embedding thread started (a forked web worker starts its own)."""
+        """This process's queue, with its embedding thread running (a forked web worker starts its own)."""
         if self._pid != os.getpid():
-            with self._start_lock:
-                if self._pid != os.getpid():
-                    self._asked = queue.SimpleQueue()
-                    threading.Thread(target=self._serve, args=(self._asked,), name="embedding", daemon=True).start()
-                    self._pid = os.getpid()
+            self._asked = queue.SimpleQueue()
+            threading.Thread(target=self._serve, args=(self._asked,), name="embedding", daemon=True).start()
+            self._pid, self.threads = os.getpid(), self.threads + 1
         return self._asked
 
     def _serve(self, asked: queue.SimpleQueue) -> None:
         while True:
-            batch = [asked.get()]
+            try:
+                batch = [asked.get(timeout=self.idle)]
+            except queue.Empty:
+                with self._lock:
+                    if asked.empty():
+                        self._pid = None
+                        return
+                continue
             if self.window:
                 time.sleep(self.window)
             while len(batch) < self.max_batch:
