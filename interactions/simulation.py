@@ -193,6 +193,7 @@ class LoopSimulation:
                     "trained_version": run.version.number,
                     "encoder": run.version.encoder,
                     "run_seconds": run.duration,
+                    "stage_seconds": run.summary.get("stage_seconds"),
                     "trained_on": run.summary.get("trained_on"),
                     "active_version": active_version().number,
                     "promoted": bool(run.promoted),

@@ -208,11 +208,14 @@ def _snapshot(run):
             "run": {
                 name: getattr(run, name) for name in ("trigger", "force", "summary", "decision", "stage", "percent")
             },
+            "seconds": run.duration,
         }
     )
 
 
 def _restore(saved):
+    from datetime import timedelta
+
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
     from django.db.models import Max
@@ -226,13 +229,14 @@ def _restore(saved):
     by_key = {(e.normalized_prompt, e.source): e for e in Example.objects.all()}
     for name, keys in saved["examples"].items():
         getattr(version, name).set([by_key[k] for k in keys])
+    finished = timezone.now()
     TrainingRun.objects.create(
         **saved["run"],
         status=TrainingRun.Status.SUCCEEDED,
         version=version,
         promoted=True,
-        started_at=timezone.now(),
-        finished_at=timezone.now(),
+        started_at=finished - timedelta(seconds=saved["seconds"]),
+        finished_at=finished,
         data_until=Example.objects.aggregate(m=Max("pk"))["m"],
     )
     return version

@@ -37,14 +37,16 @@ FOLDS = 5
 
 
 class Progress:
-    """Records the stage and percent of a run as it goes; `report` also feeds a console bar. Stops the
-    run (RunAbandoned) once it was marked failed."""
+    """Records the stage and percent of a run as it goes, and when each stage began; `report` also feeds
+    a console bar. Stops the run (RunAbandoned) once it was marked failed."""
 
     def __init__(self, run, report=None):
         self.run = run
         self.report = report or (lambda stage, percent: None)
+        self.began = {}
 
     def __call__(self, stage, percent):
+        self.began.setdefault(stage.split(" (")[0], time.monotonic())
         if (stage, int(percent)) == (self.run.stage, self.run.percent):
             return
         if stage != self.run.stage:
@@ -52,6 +54,11 @@ class Progress:
         self.run.stage, self.run.percent = stage, int(percent)
         retrying_when_locked(lambda: beat(self.run.pk, stage=stage, percent=int(percent)))
         self.report(stage, int(percent))
+
+    def stage_seconds(self) -> dict[str, float]:
+        """Seconds spent in each stage so far, the last one until now."""
+        marks = [*self.began.items(), ("now", time.monotonic())]
+        return {stage: round(marks[i + 1][1] - at, 1) for i, (stage, at) in enumerate(marks[:-1])}
 
 
 def learning_options(encoded, policy: Policy) -> dict:
@@ -335,7 +342,6 @@ def train_candidate(run, progress, policy: Policy) -> "Candidate":
     named = label_names(merged, policy)
     budget = Budget(policy.training.finetune_minutes, [e.prompt for e in merged.train]) if tuning else None
     pairs, shown = near_duplicates(examples, policy.training.near_duplicate_similarity)
-    started = time.monotonic()
     tuned, fine_tuning = None, None
     if tuning:
         encoder, fine_tuning = tune_encoder(merged, traffic, stages("fine-tuning the encoder"), budget, policy)
@@ -346,7 +352,6 @@ def train_candidate(run, progress, policy: Policy) -> "Candidate":
         else fit(merged, encode(stock_encoder(), examples, traffic, named), stages("training the stock heads"), policy)
     )
     fitted, encoder_note = (tuned, "fine-tuned encoder") if stock is None else choose(stock, tuned)
-    train_seconds = time.monotonic() - started
     gate = certify(fitted, merged, traffic, stages("certifying the gate"), budget, policy)
     progress("judging", 96)
     holdout = (fitted.encoded.of(merged.holdout), [e.triplet for e in merged.holdout])
@@ -359,7 +364,7 @@ def train_candidate(run, progress, policy: Policy) -> "Candidate":
     summary = {
         **merged.summary,
         "batch": fitted.batch_note,
-        "train_seconds": round(train_seconds, 2),
+        "stage_seconds": progress.stage_seconds(),
         "trained_on": len(fitted.trained_on),
         "trained_blind_on": len(fitted.blind_trained_on),
         "self_training": _self_training_summary(fitted.learning),

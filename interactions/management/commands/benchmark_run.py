@@ -2,7 +2,6 @@ import argparse
 import json
 import random
 import tempfile
-import time
 from pathlib import Path
 
 from django.conf import settings
@@ -88,8 +87,7 @@ class Command(BaseCommand):
             run = create_run(TrainingRun.Trigger.MANUAL, force=True)
         except TrainingBusy as busy:  # the import queued a threshold run, and no worker runs here
             run = busy.run
-        clock = StageClock()
-        execute(run, report=clock)
+        execute(run)
         if run.status != TrainingRun.Status.SUCCEEDED:
             raise CommandError(f"The run ended {run.status}: {run.error}")
         version = run.version
@@ -98,8 +96,8 @@ class Command(BaseCommand):
             "labels": labels,
             "traffic": options["traffic"],
             "encoder": run.summary["encoder"],
-            "minutes": clock.elapsed() / 60,
-            "stage_minutes": clock.minutes(),
+            "minutes": run.duration / 60,
+            "stage_minutes": {stage: seconds / 60 for stage, seconds in run.summary["stage_seconds"].items()},
             "holdout_exact": version.metrics["holdout"]["exact"],
             "test": test_scores(load_heads(version), encoder.embed([r["prompt"] for r in test]), test),
         }
@@ -126,21 +124,3 @@ def waiting(records, rows, count) -> None:
         )
         for prompt, vector in zip(prompts, embed(prompts))
     )
-
-
-class StageClock:
-    """The report callback of a run: when each stage began, and so how long each took."""
-
-    def __init__(self):
-        self.started = time.monotonic()
-        self.began = {}
-
-    def __call__(self, label, percent):
-        self.began.setdefault(label.split(" (")[0], time.monotonic())
-
-    def elapsed(self):
-        return time.monotonic() - self.started
-
-    def minutes(self):
-        marks = [*sorted(self.began.items(), key=lambda item: item[1]), ("end", time.monotonic())]
-        return {stage: (marks[i + 1][1] - at) / 60 for i, (stage, at) in enumerate(marks[:-1])}
