@@ -13,7 +13,7 @@ embedded fails only its own request.
 
 The embedding thread ends once it has been idle for `idle` seconds, and the next prompt starts a new
 one: while a thread that ran torch lives, its idle OpenMP team makes torch in every other thread of the
-process about three times slower (a training run in the same process, as in `simulate_loop`)."""
+process about three times slower (a training run in a process that classified, as the test suite does)."""
 
 import logging
 import os
