@@ -55,10 +55,11 @@ class Progress:
         retrying_when_locked(lambda: beat(self.run.pk, stage=stage, percent=int(percent)))
         self.report(stage, int(percent))
 
-    def stage_seconds(self) -> dict[str, float]:
-        """Seconds spent in each stage so far, the last one until now."""
+    def stage_seconds(self) -> list[tuple[str, float]]:
+        """(stage, seconds spent in it) in the order of the stages, the last one until now; a list, since
+        PostgreSQL's jsonb does not keep the order of an object's keys."""
         marks = [*self.began.items(), ("now", time.monotonic())]
-        return {stage: round(marks[i + 1][1] - at, 1) for i, (stage, at) in enumerate(marks[:-1])}
+        return [(stage, round(marks[i + 1][1] - at, 1)) for i, (stage, at) in enumerate(marks[:-1])]
 
 
 def learning_options(encoded, policy: Policy) -> dict:

@@ -97,7 +97,7 @@ class Command(BaseCommand):
             "traffic": options["traffic"],
             "encoder": run.summary["encoder"],
             "minutes": run.duration / 60,
-            "stage_minutes": {stage: seconds / 60 for stage, seconds in run.summary["stage_seconds"].items()},
+            "stage_minutes": {stage: seconds / 60 for stage, seconds in run.summary["stage_seconds"]},
             "holdout_exact": version.metrics["holdout"]["exact"],
             "test": test_scores(load_heads(version), encoder.embed([r["prompt"] for r in test]), test),
         }
