@@ -20,6 +20,7 @@ STEP_FIELDS = {
     "active_version",
     "encoder",
     "run_seconds",
+    "stage_seconds",
     "trained_on",
     "promoted",
     "test",
@@ -78,6 +79,7 @@ def test_it_reports_every_training_run_as_a_step(result):
     for step in result["steps"]:
         assert STEP_FIELDS <= set(step)
         assert set(step["test"]) == TEST_FIELDS and all(0 <= v <= 1 for v in step["test"].values())
+        assert [stage for stage, _ in step["stage_seconds"]][:2] == ["preparing", "training the stock heads"]
     assert result["steps"][-1]["human_labels"] > 0
 
 
