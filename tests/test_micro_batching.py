@@ -109,7 +109,11 @@ def test_an_idle_embedding_thread_ends_and_the_next_prompt_starts_another():
     np.testing.assert_allclose(first, second, atol=1e-5)
 
 
-def test_prompts_asked_one_after_another_are_all_answered_while_threads_come_and_go():
-    batcher, encoder = EmbeddingBatcher(idle=0.001), stock_encoder()
-    vectors = [batcher.embed(encoder, prompt) for prompt in PROMPTS * 3]
-    assert len(vectors) == len(PROMPTS) * 3 and batcher.embedded == len(PROMPTS) * 3
+def test_no_prompt_is_stranded_while_embedding_threads_end_and_start():
+    batcher, encoder = EmbeddingBatcher(idle=0.003, timeout=5), stock_encoder()
+    vectors = []
+    for k in range(32):
+        time.sleep(0.002 * (k % 4))  # before, near and after the moment the thread gives up waiting
+        vectors.append(batcher.embed(encoder, PROMPTS[k % len(PROMPTS)]))  # a stranded one raises EmbeddingTimeout
+    assert batcher.embedded == 32 and batcher.threads > 1
+    np.testing.assert_allclose(vectors[9], encoder.embed([PROMPTS[1]])[0], atol=1e-5)

@@ -343,15 +343,16 @@ def train_candidate(run, progress, policy: Policy) -> "Candidate":
     named = label_names(merged, policy)
     budget = Budget(policy.training.finetune_minutes, [e.prompt for e in merged.train]) if tuning else None
     pairs, shown = near_duplicates(examples, policy.training.near_duplicate_similarity)
+
+    def fit_on(encoder, stage):
+        entered = stages(stage)  # before the encoder's pass over the examples and traffic, which it times
+        return fit(merged, encode(encoder, examples, traffic, named), entered, policy)
+
     tuned, fine_tuning = None, None
     if tuning:
         encoder, fine_tuning = tune_encoder(merged, traffic, stages("fine-tuning the encoder"), budget, policy)
-        tuned = fit(merged, encode(encoder, examples, traffic, named), stages("training the heads"), policy)
-    stock = (
-        None
-        if mode == "finetune"
-        else fit(merged, encode(stock_encoder(), examples, traffic, named), stages("training the stock heads"), policy)
-    )
+        tuned = fit_on(encoder, "training the heads")
+    stock = None if mode == "finetune" else fit_on(stock_encoder(), "training the stock heads")
     fitted, encoder_note = (tuned, "fine-tuned encoder") if stock is None else choose(stock, tuned)
     gate = certify(fitted, merged, traffic, stages("certifying the gate"), budget, policy)
     progress("judging", 96)
