@@ -51,6 +51,7 @@ def test_a_fine_tuned_encoder_is_stored_with_its_hash_and_size(tuned):
 def test_the_model_page_says_how_far_the_encoders_fine_tuning_went(tuned, reviewer_client):
     page = reviewer_client.get(f"/models/{tuned.number}/").content.decode()
     assert "Its fine-tuning: 2 steps, epoch 1 of " in page and "ended by the step limit." in page
+    assert "Cross-validated by fold models that fine-tuned their own encoders." in page
 
 
 def test_the_fine_tuned_encoder_embeds_differently_from_the_stock_one(tuned):
@@ -98,23 +99,30 @@ def test_the_example_cache_keeps_stock_vectors_when_a_fine_tuned_version_served_
     np.testing.assert_allclose(example.vector(), stock_encoder().embed([PROMPT])[0], atol=1e-5)
 
 
-def test_the_encoders_learn_human_labels_only_and_never_those_their_fold_is_scored_on(seeded, finetuning, monkeypatch):
+@pytest.fixture
+def tunings(monkeypatch):
+    """The prompts of each encoder fine-tuning the runs make, in order (the fine-tunings run for real)."""
+    seen = []
+
+    class Recording(EncoderTuner):
+        def train(self):
+            seen.append(set(self.prompts))
+            return super().train()
+
+    monkeypatch.setattr(pipeline, "EncoderTuner", Recording)
+    return seen
+
+
+def test_the_encoders_learn_human_labels_only_and_never_those_their_fold_is_scored_on(seeded, finetuning, tunings):
     auto_accepted = "look up my notes on the quarterly budget review"
     example, _ = add_example(
         auto_accepted, {"subject": "Note", "action": "Find", "category": "Knowledge"}, Source.BATCH
     )
     assert example in merge(current().training.holdout_fraction).train  # a training example, not left out
-    trained_on = []
-
-    class Recording(EncoderTuner):
-        def train(self):
-            trained_on.append(set(self.prompts))
-            return super().train()
-
-    monkeypatch.setattr(pipeline, "EncoderTuner", Recording)
     run = train_now()
     assert run.status == TrainingRun.Status.SUCCEEDED, run.error
-    folds = trained_on[-pipeline.FOLDS :]
+    assert run.summary["gate_folds"] == "fold models that fine-tuned their own encoders"
+    folds = tunings[-pipeline.FOLDS :]
     names = {name for name, _ in named_triplets(e.triplet for e in Example.objects.all())}  # every fold learns them
     assert all(names <= fold for fold in folds)
     human = set().union(*folds) - names
@@ -122,7 +130,7 @@ def test_the_encoders_learn_human_labels_only_and_never_those_their_fold_is_scor
     assert all(held_out)
     assert sum(len(held) for held in held_out) == len(human)  # each labelled prompt held out by exactly one
     assert set().union(*held_out) == human
-    assert not any(auto_accepted in prompts for prompts in trained_on)  # the heads may learn it, no encoder
+    assert not any(auto_accepted in prompts for prompts in tunings)  # the heads may learn it, no encoder
 
 
 def test_the_time_budget_stops_a_fine_tuning_cleanly():
@@ -161,6 +169,26 @@ def test_each_fine_tuning_stops_early_enough_to_embed_what_follows_it_within_the
     assert last == pytest.approx(budget.start + 600 * (1 - AFTERWARDS))
     assert budget.deadline(1.0, then_embed=10_000) == pytest.approx(last - 10_000 * budget.seconds_per_prompt)
     assert budget.deadline(0.5, then_embed=0) < last
+
+
+def test_the_folds_share_what_is_left_of_the_time_limit_less_what_each_does_after_its_fine_tuning():
+    budget = Budget(minutes=10, prompts=["find my notes about kubernetes"])
+    assert budget.end == pytest.approx(budget.start + 600 * (1 - AFTERWARDS))
+    left = budget.end - time.monotonic()
+    assert budget.share_of_rest(5, then_spend=0) == pytest.approx(budget.end - left * 4 / 5, abs=0.5)
+    assert budget.share_of_rest(5, then_spend=30) == pytest.approx(budget.end - left * 4 / 5 - 30, abs=0.5)
+    assert budget.share_of_rest(1, then_spend=0) == pytest.approx(budget.end, abs=0.5)
+
+
+def test_with_too_little_time_left_the_gate_is_certified_by_stock_encoder_folds_without_fine_tuning_them(
+    seeded, settings, tunings
+):
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("training", encoder="finetune", finetune_minutes=0.1)
+    run = train_now()
+    assert run.status == TrainingRun.Status.SUCCEEDED, run.error
+    assert len(tunings) == 1  # the version's encoder only
+    assert run.summary["gate_folds"].startswith("fold models on the stock encoder: the time limit left too little")
+    assert run.version.encoder.startswith("finetuned-") and run.version.card.certificate.evidence > 0
 
 
 def test_an_encoder_round_trips_through_its_bytes_and_keeps_its_name(tuned):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .budget import Budget
-from .calibration import calibrate, fold_numbers, held_out_similarity, matching_scope
+from .calibration import calibrate, fold_numbers, heads_fold, held_out_similarity, matching_scope
 from .card import Certificate, ModelCard
 from .datasets import NO_TRAFFIC, PromptVectors, ensure_embeddings, matrix, merge, near_duplicates
 from .encoder import DIMENSIONS, Encoder, stock_encoder
@@ -258,47 +258,66 @@ def _tuner(prompts, triplets, progress, deadline, policy: Policy, validate_on, s
     )
 
 
-def tuned_folds(merged_human, auto, named, traffic, progress, budget, policy: Policy) -> Callable:
-    """The gate's fold models for a fine-tuned encoder, in the second half of the time budget: each fold
-    fine-tunes its own encoder on the human labels outside the fold (with every label name, without the
-    batch data, as the version's encoder does), then trains heads on that encoder's vectors of those
-    labels and the batch data."""
+def tuned_folds(merged_human, auto, named, traffic, progress, budget, policy: Policy, after_tuning) -> Callable:
+    """The gate's fold models for a fine-tuned encoder, in the time left: each fold fine-tunes its own
+    encoder on the human labels outside the fold (with every label name, without the batch data, as the
+    version's encoder does), then trains heads on that encoder's vectors of those labels and the batch
+    data. Each fine-tuning stops at the fold's share of the time left, less what the fold does after it:
+    `after_tuning` seconds for the first fold, then as long as the fold before took."""
     human_prompts = [e.prompt for e in merged_human]
     human_triplets = [e.triplet for e in merged_human]
-    embedded_after = len(merged_human) + len(auto) + len(traffic.prompts)
-    done = []
+    spent_after_tuning = [after_tuning]
 
     def fit_fold(kept):
-        part = progress.span(len(done) / FOLDS, (len(done) + 1) / FOLDS)
-        deadline = budget.deadline(0.5 + 0.5 * (len(done) + 1) / FOLDS, embedded_after)
+        done = len(spent_after_tuning) - 1
+        part = progress.span(done / FOLDS, (done + 1) / FOLDS)
+        deadline = budget.share_of_rest(FOLDS - done, spent_after_tuning[-1])
         kept_triplets = [t for t, k in zip(human_triplets, kept) if k]
         prompts, triplets = with_names([p for p, k in zip(human_prompts, kept) if k], kept_triplets, named)
         encoder = _tuner(prompts, triplets, part, deadline, policy, len(kept_triplets)).train()
+        tuned_at = time.monotonic()
         vectors = encoder.embed(human_prompts)
         auto_vectors = encoder.embed([e.prompt for e in auto])
         learning = learning_options(encode(encoder, [], traffic, named), policy)
         heads = Trainer(
             np.concatenate([vectors[kept], auto_vectors]), kept_triplets + [e.triplet for e in auto], **learning
         ).train()
-        done.append(encoder.name)
+        spent_after_tuning.append(time.monotonic() - tuned_at)
         return heads, vectors
 
     return fit_fold
 
 
-def certify(fitted, merged, traffic, progress, budget, policy: Policy) -> Certificate:
-    """Stage certify: the gate's certificates from human-labelled evidence: 5 fold models (each
-    fine-tuning its own encoder when the version's encoder is fine-tuned) and the holdout."""
+def stock_folds(human, auto, traffic, named, policy: Policy) -> Callable:
+    """The gate's fold models when too little time is left to fine-tune theirs: heads on the stock
+    encoder, which never saw a label, trained as a frozen-encoder run's folds are (docs/learning,
+    2026-12-06, measures the auto-labels' precision with them)."""
+    stock = encode(stock_encoder(), human + auto, traffic, named)
+    auto_labelled = (stock.of(auto), [e.triplet for e in auto])
+    return heads_fold(stock.of(human), [e.triplet for e in human], auto_labelled, learning_options(stock, policy))
+
+
+def certify(fitted, merged, traffic, progress, budget, policy: Policy, after_tuning) -> tuple[Certificate, str]:
+    """Stage certify: the gate's certificates from human-labelled evidence: 5 fold models and the holdout.
+    When the version's encoder is fine-tuned, each fold fine-tunes its own, if the time limit leaves each
+    fold more than the `after_tuning` seconds its embedding and heads take. Returns the Certificate and
+    what its fold models were."""
     encoded = fitted.encoded
     human = human_only(fitted.blind_trained_on)
     auto = [e for e in fitted.blind_trained_on if e.source not in HUMAN_SOURCES]
     rules = policy.certification
-    scope, fit_fold = rules.scope_similarity, None
+    scope, fit_fold, folds_note = rules.scope_similarity, None, "fold models on the stock encoder"
     if not encoded.encoder.is_stock:
-        fit_fold = tuned_folds(human, auto, label_names(merged, policy), traffic, progress, budget, policy)
+        named = label_names(merged, policy)
+        if budget.share_of_rest(FOLDS, after_tuning) > time.monotonic():
+            fit_fold = tuned_folds(human, auto, named, traffic, progress, budget, policy, after_tuning)
+            folds_note = "fold models that fine-tuned their own encoders"
+        else:
+            fit_fold = stock_folds(human, auto, traffic, named, policy)
+            folds_note += ": the time limit left too little to fine-tune five more encoders"
         folds = fold_numbers([e.triplet for e in human], FOLDS)
         scope = matching_scope(held_out_similarity(matrix(human), folds), scope)  # the cache holds stock vectors
-    return calibrate(
+    gate = calibrate(
         fitted.blind,
         (encoded.of(merged.holdout), [e.triplet for e in merged.holdout]),
         (encoded.of(human), [e.triplet for e in human]),
@@ -311,6 +330,7 @@ def certify(fitted, merged, traffic, progress, budget, policy: Policy) -> Certif
         learning=fitted.learning,
         fit_fold=fit_fold,
     )
+    return gate, folds_note
 
 
 def choose(stock, tuned) -> tuple[Fitted, str]:
@@ -348,13 +368,15 @@ def train_candidate(run, progress, policy: Policy) -> "Candidate":
         entered = stages(stage)  # before the encoder's pass over the examples and traffic, which it times
         return fit(merged, encode(encoder, examples, traffic, named), entered, policy)
 
-    tuned, fine_tuning = None, None
+    tuned, fine_tuning, heads_seconds = None, None, 0.0
     if tuning:
         encoder, fine_tuning = tune_encoder(merged, traffic, stages("fine-tuning the encoder"), budget, policy)
+        started = time.monotonic()
         tuned = fit_on(encoder, "training the heads")
+        heads_seconds = time.monotonic() - started  # more than a fold's own embedding and heads: fewer rows
     stock = None if mode == "finetune" else fit_on(stock_encoder(), "training the stock heads")
     fitted, encoder_note = (tuned, "fine-tuned encoder") if stock is None else choose(stock, tuned)
-    gate = certify(fitted, merged, traffic, stages("certifying the gate"), budget, policy)
+    gate, gate_folds = certify(fitted, merged, traffic, stages("certifying the gate"), budget, policy, heads_seconds)
     progress("judging", 96)
     holdout = (fitted.encoded.of(merged.holdout), [e.triplet for e in merged.holdout])
     active = active_version()
@@ -373,6 +395,7 @@ def train_candidate(run, progress, policy: Policy) -> "Candidate":
         "neighbour_weight": fitted.learning["neighbour_weight"],
         "label_names": len(fitted.learning["names"][1]),
         "encoder": encoder_note,
+        "gate_folds": gate_folds,
         "fine_tuning": fine_tuning,
         "near_duplicates": {"pairs": pairs, "most_similar": shown},
     }

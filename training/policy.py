@@ -190,8 +190,8 @@ class TrainingPolicy(Section):
     finetune_minutes: float = knob(
         "SECONDMIND_FINETUNE_MINUTES",
         10.0,
-        "Time budget of a run's fine-tunings: up to half for the version's encoder, the rest "
-        "for the gate's five fold encoders; each stops cleanly at its share.",
+        "Time limit of a run that fine-tunes: up to half for the version's encoder, the rest shared by "
+        "the gate's five fold encoders, which keep the stock encoder when too little is left for them.",
         low=0.1,
     )
     finetune_max_steps: int = knob(
