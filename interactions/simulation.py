@@ -204,6 +204,7 @@ class LoopSimulation:
                     "test": test,
                     "test_change": change,
                     "gate": step_gate(run.version.card.certificate),
+                    "gate_folds": run.summary.get("gate_folds"),
                 }
             )
 

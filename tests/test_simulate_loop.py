@@ -24,6 +24,7 @@ STEP_FIELDS = {
     "trained_on",
     "promoted",
     "test",
+    "gate_folds",
 }
 TEST_FIELDS = {"subject", "action", "category", "exact"}
 # traffic from outside HWU64's intents, as a real assistant gets it
