@@ -288,20 +288,20 @@ def tuned_folds(merged_human, auto, named, traffic, progress, budget, policy: Po
     return fit_fold
 
 
-def stock_folds(human, auto, traffic, named, policy: Policy) -> Callable:
+def stock_folds(human, auto, stock, policy: Policy) -> Callable:
     """The gate's fold models when too little time is left to fine-tune theirs: heads on the stock
-    encoder, which never saw a label, trained as a frozen-encoder run's folds are (docs/learning,
-    2026-12-06, measures the auto-labels' precision with them)."""
-    stock = encode(stock_encoder(), human + auto, traffic, named)
+    encoder (`stock`: its Encoded), which never saw a label, trained as a frozen-encoder run's folds
+    are (docs/learning, 2026-12-06 evening, measures the auto-labels' precision with them)."""
     auto_labelled = (stock.of(auto), [e.triplet for e in auto])
     return heads_fold(stock.of(human), [e.triplet for e in human], auto_labelled, learning_options(stock, policy))
 
 
-def certify(fitted, merged, traffic, progress, budget, policy: Policy, after_tuning) -> tuple[Certificate, str]:
+def certify(fitted, merged, traffic, progress, budget, policy: Policy, after_tuning, stock) -> tuple[Certificate, str]:
     """Stage certify: the gate's certificates from human-labelled evidence: 5 fold models and the holdout.
     When the version's encoder is fine-tuned, each fold fine-tunes its own, if the time limit leaves each
-    fold more than the `after_tuning` seconds its embedding and heads take. Returns the Certificate and
-    what its fold models were."""
+    fold more than the `after_tuning` seconds its embedding and heads take; otherwise the folds use the
+    stock encoder (`stock`: its Encoded when the run made one). Returns the Certificate and what its
+    fold models were."""
     encoded = fitted.encoded
     human = human_only(fitted.blind_trained_on)
     auto = [e for e in fitted.blind_trained_on if e.source not in HUMAN_SOURCES]
@@ -313,7 +313,8 @@ def certify(fitted, merged, traffic, progress, budget, policy: Policy, after_tun
             fit_fold = tuned_folds(human, auto, named, traffic, progress, budget, policy, after_tuning)
             folds_note = "fold models that fine-tuned their own encoders"
         else:
-            fit_fold = stock_folds(human, auto, traffic, named, policy)
+            stock = stock or encode(stock_encoder(), human + auto, traffic, named)
+            fit_fold = stock_folds(human, auto, stock, policy)
             folds_note += ": the time limit left too little to fine-tune five more encoders"
         folds = fold_numbers([e.triplet for e in human], FOLDS)
         scope = matching_scope(held_out_similarity(matrix(human), folds), scope)  # the cache holds stock vectors
@@ -376,7 +377,10 @@ def train_candidate(run, progress, policy: Policy) -> "Candidate":
         heads_seconds = time.monotonic() - started  # more than a fold's own embedding and heads: fewer rows
     stock = None if mode == "finetune" else fit_on(stock_encoder(), "training the stock heads")
     fitted, encoder_note = (tuned, "fine-tuned encoder") if stock is None else choose(stock, tuned)
-    gate, gate_folds = certify(fitted, merged, traffic, stages("certifying the gate"), budget, policy, heads_seconds)
+    certifying = stages("certifying the gate")
+    gate, gate_folds = certify(
+        fitted, merged, traffic, certifying, budget, policy, heads_seconds, stock.encoded if stock else None
+    )
     progress("judging", 96)
     holdout = (fitted.encoded.of(merged.holdout), [e.triplet for e in merged.holdout])
     active = active_version()
