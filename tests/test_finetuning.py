@@ -153,6 +153,15 @@ def test_a_noisy_student_validates_on_its_teachers_labelled_prompts_never_on_gue
     assert max(student_rows) < len(labelled)
 
 
+def test_early_stopping_sees_the_heads_improve_while_no_validation_prompt_has_its_whole_triplet_right():
+    prompts = [f"find my notes about project {n}" for n in range(60)] + [f"play song number {n}" for n in range(60)]
+    triplets = [{"subject": f"Project{n}", "action": "Find", "category": "Knowledge"} for n in range(60)]
+    triplets += [{"subject": f"Song{n}", "action": "Play", "category": "Media"} for n in range(60)]
+    tuner = EncoderTuner(prompts, triplets, max_steps=4)  # no validation prompt's subject is in training
+    tuner.train()
+    assert tuner.best_score > 0
+
+
 def test_a_noisy_student_continues_its_teachers_fine_tuning_rather_than_starting_from_the_stock_encoder():
     teacher = EncoderTuner(TWO_INTENTS, THEIR_TRIPLETS, max_steps=3).train()
     student = EncoderTuner(TWO_INTENTS, THEIR_TRIPLETS, deadline=time.monotonic(), start=teacher).train()

@@ -140,17 +140,22 @@ class EncoderTuner:
         return [i for i in range(len(self.prompts)) if i not in held], labelled[:count]
 
     def _score(self, model, heads, targets, rows):
-        """Share of the validation rows whose labelled heads are all right (0 without a split)."""
+        """The validation rows' exact share (all labelled heads right) averaged with their share of
+        labelled heads right (0 without a split): the exact share alone is 0 after every epoch on a
+        split of ten prompts early on, which stopped a 100-label fine-tuning at its first epochs."""
         if not rows:
             return 0.0
         model.eval()
         with torch.no_grad():
             logits = heads_logits(model, heads, [self.prompts[i] for i in rows])
-        right = torch.ones(len(rows), dtype=torch.bool)
+        right, labelled = {}, {}
         for h in HEADS:
             gold = targets[h][rows]
-            right &= (gold == UNLABELLED) | (logits[h].argmax(dim=1).cpu() == gold)
-        return float(right.float().mean())
+            labelled[h] = gold != UNLABELLED
+            right[h] = labelled[h] & (logits[h].argmax(dim=1).cpu() == gold)
+        exact = torch.stack([right[h] | ~labelled[h] for h in HEADS]).all(dim=0).float().mean()
+        heads_right = sum(int(right[h].sum()) for h in HEADS) / max(sum(int(labelled[h].sum()) for h in HEADS), 1)
+        return float(exact + heads_right) / 2
 
 
 def heads_logits(model, heads, texts) -> dict[str, torch.Tensor]:
