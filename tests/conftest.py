@@ -304,12 +304,17 @@ def start_machine(command, media_root, data_dir):
 
 
 def stop_machine(process):
-    os.killpg(process.pid, signal.SIGTERM)
+    """TERM the leader, as bin/serve stops it; then KILL whatever of its group is left."""
+    process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        process.kill()
         process.wait()
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 @pytest.fixture
