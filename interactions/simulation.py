@@ -325,13 +325,30 @@ def with_strays(stream, first, count, rng) -> list:
 
 
 def make_plan(
-    train_path, test_path, seed_size, budget, chunk, embed, random_seed=0, outside_path=None, strays_path=None
+    train_path,
+    test_path,
+    seed_size,
+    budget,
+    chunk,
+    embed,
+    random_seed=0,
+    outside_path=None,
+    strays_path=None,
+    seed_path=None,
 ) -> Plan:
-    """`embed(texts)`: their vectors; every prompt of the files is embedded once, here."""
+    """`embed(texts)`: their vectors; every prompt of the files is embedded once, here. The seed is the
+    file at `seed_path`, put before the train file's triplets, or `seed_size` drawn from them."""
     train, test = read_triplets(train_path), read_triplets(test_path)
     outside = read_prompts(outside_path) if outside_path else []
     strays = read_prompts(strays_path) if strays_path else []
-    seed, stream = stratified_seed(train, seed_size, random.Random(random_seed))
+    if seed_path:
+        given = read_triplets(seed_path)
+        train = given + train
+        stream = list(range(len(given), len(train)))
+        random.Random(random_seed).shuffle(stream)
+        seed = list(range(len(given)))
+    else:
+        seed, stream = stratified_seed(train, seed_size, random.Random(random_seed))
     stream = with_strays(stream, len(train), len(strays), random.Random(f"strays-{random_seed}"))
     vectors = embed([r["prompt"] for r in train] + [r["prompt"] for r in test] + outside + strays)
     ends = np.cumsum([len(train), len(test), len(outside)])

@@ -4,11 +4,19 @@ import itertools
 import json
 import random
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 
 from interactions.classify import classify
-from interactions.simulation import count_labelled_without_a_person, outside_counts, sign_test, with_strays
+from interactions.simulation import (
+    count_labelled_without_a_person,
+    make_plan,
+    outside_counts,
+    read_triplets,
+    sign_test,
+    with_strays,
+)
 from tests.test_out_of_scope import OUT_OF_SCOPE
 
 STEP_FIELDS = {
@@ -167,3 +175,13 @@ def test_out_of_scope_traffic_joins_the_stream_without_reordering_it():
     stream = with_strays([5, 3, 9, 1], 10, 3, random.Random(0))
     assert sorted(stream) == [1, 3, 5, 9, 10, 11, 12]
     assert [i for i in stream if i < 10] == [5, 3, 9, 1]
+
+
+def test_a_seed_file_is_the_base_and_every_train_triplet_is_streamed(settings):
+    train = settings.BASE_DIR / "docs" / "learning" / "assistant" / "train.jsonl"
+    plan = make_plan(
+        train, train, 50, 0.5, 10, lambda texts: np.zeros((len(texts), 2)), seed_path=settings.SECONDMIND_SEED_FILE
+    )
+    seed_size = len(read_triplets(settings.SECONDMIND_SEED_FILE))
+    assert [plan.train[i] for i in plan.seed] == read_triplets(settings.SECONDMIND_SEED_FILE)
+    assert sorted(plan.stream) == list(range(seed_size, seed_size + len(read_triplets(train))))

@@ -37,6 +37,11 @@ class Command(BaseCommand):
         parser.add_argument("--train", required=False)
         parser.add_argument("--test", required=False)
         parser.add_argument("--seed-size", type=int, default=50)
+        parser.add_argument(
+            "--seed",
+            help="a JSONL file of triplets to start from, as `make run` loads the shipped seed "
+            "(default: --seed-size triplets drawn from the train file, one intent after another)",
+        )
         parser.add_argument("--review-budget", type=float, default=0.05)
         parser.add_argument("--chunk", type=int, default=500)
         parser.add_argument(
@@ -105,6 +110,7 @@ class Command(BaseCommand):
                 options["random_seed"],
                 options["out_of_scope"],
                 options["out_of_scope_traffic"],
+                options["seed"],
             )
         except (OSError, ValueError) as error:
             raise CommandError(str(error)) from None
@@ -144,7 +150,7 @@ class Command(BaseCommand):
         loop = runs["loop"]
         return {
             "settings": {
-                "seed_size": options["seed_size"],
+                "seed_size": len(plan.seed),
                 "review_budget": plan.budget,
                 "chunk": plan.chunk,
                 "encoder": options["encoder"],
