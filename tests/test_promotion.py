@@ -114,6 +114,30 @@ def test_the_confidence_setting_is_the_boundary():
     assert not should_promote(scores(0.6), scores(0.6), compared(saved), PromotionPolicy(confidence=sure + 0.01))[0]
 
 
+# What a candidate trained on 163 labels of the seed's own domain did against its predecessor on 52
+# holdout examples: twelve whole triplets gained, none lost, and a log-loss gain the t-test put at 94%.
+UNEVEN_LOG_LOSS = np.array([3.0, 2.5, 2.0, -1.5, -1.0] + [0.05] * 47)
+
+
+def test_a_candidate_with_many_more_whole_triplets_right_is_promoted_though_its_log_loss_gain_is_uncertain():
+    gained = compared(UNEVEN_LOG_LOSS, [+1] * 12)
+    assert gained.confidence_better() < DEFAULT.confidence
+    promote, reason = should_promote(scores(0.9, exact=0.92), scores(0.8, exact=0.69), gained, DEFAULT)
+    assert promote and "12 gained, 0 lost" in reason
+
+
+def test_a_few_whole_triplets_more_do_not_promote_a_candidate_whose_log_loss_gain_is_uncertain():
+    three_more = compared(UNEVEN_LOG_LOSS, [+1] * 4 + [-1])
+    promote, reason = should_promote(scores(0.9), scores(0.8), three_more, DEFAULT)
+    assert not promote and "by whole triplets where 95% is needed" in reason
+
+
+def test_more_whole_triplets_right_do_not_promote_a_candidate_with_a_surely_worse_log_loss():
+    worse_log_loss = compared(-np.abs(UNEVEN_LOG_LOSS), [+1] * 12)
+    promote, reason = should_promote(scores(0.9, exact=0.92), scores(0.8, exact=0.69), worse_log_loss, DEFAULT)
+    assert not promote and "but a worse log-loss" in reason
+
+
 def test_a_candidate_surely_worse_at_whole_triplets_is_not_promoted():
     fewer = compared(CLEARLY_BETTER.saved, [+1] * 2 + [-1] * 8)  # 2 holdout triplets gained, 8 lost
     promote, reason = should_promote(scores(0.7, exact=0.38), scores(0.6, exact=0.5), fewer, DEFAULT)

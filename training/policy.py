@@ -232,7 +232,8 @@ class PromotionPolicy(Section):
     confidence: float = knob(
         "SECONDMIND_PROMOTION_CONFIDENCE",
         0.95,
-        "How sure the holdout must make us that a candidate is better (0.5: any lower log-loss; 1: never).",
+        "How sure the holdout must make us that a candidate is better, by log-loss or by whole triplets "
+        "(0.5: any gain; 1: never).",
         low=0,
         high=1,
     )

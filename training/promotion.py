@@ -31,26 +31,45 @@ class Comparison:
             return 1.0 if len(saved) and saved.mean() > 0 else 0.0
         return 1.0 - float(ttest_1samp(saved, 0.0, alternative="greater").pvalue)
 
+    @property
+    def gained(self) -> int:
+        return int(np.sum(self.exact_change > 0))
+
+    @property
+    def lost(self) -> int:
+        return int(np.sum(self.exact_change < 0))
+
     def confidence_worse_exact(self) -> float:
         """How sure the holdout makes us that the candidate gets fewer whole triplets right: a one-sided
         sign test over the examples only one of the two gets right."""
-        gained, lost = int(np.sum(self.exact_change > 0)), int(np.sum(self.exact_change < 0))
-        if lost <= gained:
-            return 0.0
-        return 1.0 - float(binomtest(lost, gained + lost, 0.5, alternative="greater").pvalue)
+        return sign_confidence(self.lost, self.gained)
+
+    def confidence_better_exact(self) -> float:
+        """How sure the holdout makes us that the candidate gets more whole triplets right (the same test)."""
+        return sign_confidence(self.gained, self.lost)
+
+
+def sign_confidence(more, fewer) -> float:
+    """How sure `more` against `fewer` changed examples make us that the change goes their way."""
+    if more <= fewer:
+        return 0.0
+    return 1.0 - float(binomtest(more, more + fewer, 0.5, alternative="greater").pvalue)
 
 
 def should_promote(candidate, active, comparison: Comparison | None, policy: PromotionPolicy) -> tuple[bool, str]:
     """(promote, reason) from the two models' metrics on the same holdout and their `comparison` on it.
 
-    The rule: the first model goes live; otherwise the candidate needs a lower log-loss with at least
-    `policy.confidence`, no head's accuracy lower by more than the tolerance, and whole triplets not
-    worse beyond chance (`policy.worse_confidence`: at 0.5, any lower exact accuracy, one holdout example
-    of a few hundred outvoted a log-loss 99% sure better, and the loop stopped promoting for the last
-    third of the HWU64 stream). A tie keeps the active model. Beyond chance, because every
-    run is one more test on the same holdout: a candidate that wins by luck is promoted, worse than the
-    model it replaced, and then hard to replace. Whole triplets too, because auto-labels can make the
-    heads they teach much surer, which lowers the summed log-loss, while whole triplets get no better.
+    The rule: the first model goes live; otherwise the candidate needs a lower log-loss or more whole
+    triplets right, either with at least `policy.confidence`, the other not worse beyond chance
+    (`policy.worse_confidence`), and no head's accuracy lower by more than the tolerance. A tie keeps
+    the active model. Beyond chance, because every run is one more test on the same holdout: a
+    candidate that wins by luck is promoted, worse than the model it replaced, and then hard to replace.
+    Either measure, because on a holdout of a few dozen examples a candidate that gains a dozen whole
+    triplets and loses none can leave the log-loss t-test at 94% (the heavy tail of a few confident
+    mistakes). Whole triplets not worse, because auto-labels can make the heads they teach much surer,
+    which lowers the summed log-loss, while whole triplets get no better; beyond chance, because at
+    0.5 (any lower exact accuracy) one holdout example of a few hundred outvoted a log-loss 99% sure
+    better, and the loop stopped promoting for the last third of the HWU64 stream.
     """
     if active is None:
         return True, "First model: there was no active model."
@@ -76,12 +95,23 @@ def should_promote(candidate, active, comparison: Comparison | None, policy: Pro
             False,
             f"Not promoted: it gives every holdout example the same probability as the active model ({scores}).",
         )
-    if confidence < needed:
+    if confidence >= needed:
+        return True, f"Promoted: better on the holdout, {confidence:.0%} sure ({scores})."
+    more_exact = comparison.confidence_better_exact()
+    if more_exact < needed:
         return False, (
-            f"Not promoted: not clearly better than the active model, {confidence:.0%} sure "
-            f"where {needed:.0%} is needed ({scores})."
+            f"Not promoted: not clearly better than the active model, {confidence:.0%} sure by log-loss and "
+            f"{more_exact:.0%} by whole triplets where {needed:.0%} is needed ({scores})."
         )
-    return True, f"Promoted: better on the holdout, {confidence:.0%} sure ({scores})."
+    if 1 - confidence >= policy.worse_confidence:
+        return (
+            False,
+            f"Not promoted: more whole triplets right, but a worse log-loss, {1 - confidence:.0%} sure ({scores}).",
+        )
+    return True, (
+        f"Promoted: more whole triplets right on the holdout ({comparison.gained} gained, {comparison.lost} lost), "
+        f"{more_exact:.0%} sure; its log-loss alone made us {confidence:.0%} sure ({scores})."
+    )
 
 
 def promote_by_hand(version, user, reason) -> ModelVersion:
