@@ -129,7 +129,8 @@ class LoopSimulation:
     def run(self) -> dict:
         seed_lines = [json.dumps(self.plan.train[i]) for i in self.plan.seed]
         import_jsonl(seed_lines, Source.BASE)
-        execute(create_run(TrainingRun.Trigger.MANUAL, force=True))
+        if not TrainingRun.objects.exists():  # a seed over the threshold trained its first model already
+            execute(create_run(TrainingRun.Trigger.MANUAL, force=True))
         self.record_new_runs()
         for start in range(0, len(self.plan.stream), self.plan.chunk):
             for i in self.plan.stream[start : start + self.plan.chunk]:

@@ -92,6 +92,10 @@ def test_it_reports_every_training_run_as_a_step(result):
     assert result["steps"][-1]["human_labels"] > 0
 
 
+def test_a_seed_that_reaches_the_retrain_threshold_is_trained_once(result):
+    assert [step["prompts_seen"] for step in result["steps"]].count(0) == 1
+
+
 def test_it_reports_the_baselines_and_the_final_model(result):
     assert set(result["baselines"]) == {"seed_only", "review_only", "full"}
     assert all(set(test) == TEST_FIELDS for test in result["baselines"].values())
