@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from interactions.classify import classify
 from interactions.simulation import (
@@ -189,3 +189,8 @@ def test_a_seed_file_is_the_base_and_every_train_triplet_is_streamed(settings):
     seed_size = len(read_triplets(settings.SECONDMIND_SEED_FILE))
     assert [plan.train[i] for i in plan.seed] == read_triplets(settings.SECONDMIND_SEED_FILE)
     assert sorted(plan.stream) == list(range(seed_size, seed_size + len(read_triplets(train))))
+
+
+def test_a_seed_file_and_a_seed_size_together_are_refused():
+    with pytest.raises(CommandError, match="not allowed with argument"):
+        call_command("simulate_loop", "--seed", "seed.jsonl", "--seed-size", "10", train="t.jsonl", test="t.jsonl")

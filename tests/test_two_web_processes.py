@@ -3,7 +3,6 @@ the broker and the model storage. A promotion made through one web server is ser
 without a restart."""
 
 import json
-import socket
 import sys
 import time
 import urllib.error
@@ -12,6 +11,7 @@ import urllib.request
 import pytest
 from django.core.management import call_command
 
+from interactions.live_server import free_port
 from interactions.models import ApiToken
 from tests.conftest import seed_lines, start_machine, stop_machine
 from tests.test_worker import wait_for
@@ -19,12 +19,6 @@ from training.datasets import import_jsonl
 from training.models import ModelVersion, Source, TrainingRun
 
 pytestmark = pytest.mark.worker
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class WebServer:

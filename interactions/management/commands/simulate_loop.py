@@ -36,8 +36,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--train", required=False)
         parser.add_argument("--test", required=False)
-        parser.add_argument("--seed-size", type=int, default=50)
-        parser.add_argument(
+        start = parser.add_mutually_exclusive_group()
+        start.add_argument("--seed-size", type=int, default=50)
+        start.add_argument(
             "--seed",
             help="a JSONL file of triplets to start from, as `make run` loads the shipped seed "
             "(default: --seed-size triplets drawn from the train file, one intent after another)",
