@@ -13,6 +13,17 @@ def rejections() -> QuerySet:
     return Review.objects.filter(decision=Review.Decision.REJECTED)
 
 
+def rejected_interactions() -> QuerySet:
+    return Interaction.objects.filter(reviews__in=rejections()).distinct().order_by("pk")
+
+
+def rejected_traffic() -> PromptVectors:
+    """Every prompt people rejected, with the vector the serving encoder gave it: what a training run
+    calibrates the gate's scope from."""
+    rejected = list(rejected_interactions())
+    return PromptVectors([i.prompt for i in rejected], matrix(rejected), [i.encoder for i in rejected])
+
+
 class RejectedPrompts:
     """The prompts people rejected and their vectors, held in memory and reloaded when a rejection is
     added or removed: one indexed query per call tells, so every web process follows the reviewers at once."""
@@ -28,13 +39,13 @@ class RejectedPrompts:
         """The rejected prompts and their vectors by that encoder (re-embedded when another one made them)."""
         key = (*rejections().aggregate(count=Count("pk"), last=Max("pk")).values(), encoder_name)
         if self._loaded[0] != key:
-            rejected = list(Interaction.objects.filter(reviews__in=rejections()).distinct().order_by("pk"))
-            prompts, vectors = [i.prompt for i in rejected], matrix(rejected)
-            if any(i.encoder != encoder_name for i in rejected):
+            rejected = rejected_traffic()
+            prompts, vectors = rejected.prompts, rejected.vectors
+            if any(name != encoder_name for name in rejected.encoders):
                 encoder = detector.encoder_named(encoder_name)
                 if encoder is None:
                     return [], vectors[:0]
-                vectors = PromptVectors(prompts, vectors, [i.encoder for i in rejected]).vectors_by(encoder)
+                vectors = rejected.vectors_by(encoder)
             # one reference swap: two requests loading at once do the same work, and either copy serves
             self._loaded = (key, prompts, vectors)
         return self._loaded[1:]

@@ -206,6 +206,7 @@ class LoopSimulation:
                     "test_change": change,
                     "gate": step_gate(run.version.card.certificate),
                     "gate_folds": run.summary.get("gate_folds"),
+                    "scope_rejected": run.summary.get("scope_rejected"),
                 }
             )
 
@@ -299,6 +300,7 @@ def step_gate(certificate) -> dict:
     return {
         "threshold": certificate.threshold,
         "evidence": certificate.evidence,
+        "scope": certificate.scope,
         "heads": {head: proof.threshold for head, proof in certificate.heads.items()},
     }
 

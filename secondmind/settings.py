@@ -203,6 +203,8 @@ SECONDMIND_RETRAIN_CRON = os.environ.get("SECONDMIND_RETRAIN_CRON", "0 3 * * 0")
 # Where training finds the unlabelled prompts it learns from: a function of the most to return, giving
 # their vectors. A dotted path, so that training/ never imports the app that stores them.
 SECONDMIND_TRAFFIC_SOURCE = "interactions.traffic.unlabelled_traffic"
+# The prompts people rejected, with their vectors: the human data a run's scope is calibrated from.
+SECONDMIND_REJECTED_SOURCE = "interactions.rejections.rejected_traffic"
 # How many prompts arrived since an id: the traffic trigger's count (a dotted path for the same reason).
 SECONDMIND_TRAFFIC_COUNT = "interactions.traffic.traffic_since"
 SECONDMIND_STALE_RUN_MINUTES = env("SECONDMIND_STALE_RUN_MINUTES", "2", int)

@@ -171,10 +171,9 @@ def _training_key(settings):
     )
 
 
-@pytest.fixture
-def trained(seeded, settings):
-    """The seed's first model, active. Trained for real once per set of settings and data; later tests
-    get the same files and rows restored, as a second identical training would give them."""
+def train_once(settings) -> ModelVersion:
+    """The version of a manual run, trained for real once per set of settings and data; later tests get
+    the same files and rows restored, as a second identical training would give them."""
     key = _training_key(settings)
     if key in _trained_once:
         return _restore(_trained_once[key])
@@ -182,6 +181,12 @@ def trained(seeded, settings):
     assert run.status == TrainingRun.Status.SUCCEEDED, run.error
     _trained_once[key] = _snapshot(run)
     return run.version
+
+
+@pytest.fixture
+def trained(seeded, settings):
+    """The seed's first model, active."""
+    return train_once(settings)
 
 
 def _snapshot(run):
@@ -206,7 +211,8 @@ def _snapshot(run):
             "fields": fields,
             "examples": keys,
             "run": {
-                name: getattr(run, name) for name in ("trigger", "force", "summary", "decision", "stage", "percent")
+                name: getattr(run, name)
+                for name in ("trigger", "force", "summary", "decision", "stage", "percent", "promoted")
             },
             "seconds": run.duration,
         }
@@ -226,6 +232,10 @@ def _restore(saved):
     for field, (name, data) in saved["files"].items():
         setattr(version, field, default_storage.save(name, ContentFile(data)))
     version.save()
+    if version.status == ModelVersion.Status.ACTIVE:
+        ModelVersion.objects.exclude(pk=version.pk).filter(status=version.status).update(
+            status=ModelVersion.Status.RETIRED
+        )
     by_key = {(e.normalized_prompt, e.source): e for e in Example.objects.all()}
     for name, keys in saved["examples"].items():
         getattr(version, name).set([by_key[k] for k in keys])
@@ -234,7 +244,6 @@ def _restore(saved):
         **saved["run"],
         status=TrainingRun.Status.SUCCEEDED,
         version=version,
-        promoted=True,
         started_at=finished - timedelta(seconds=saved["seconds"]),
         finished_at=finished,
         data_until=Example.objects.aggregate(m=Max("pk"))["m"],

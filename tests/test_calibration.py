@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from training.calibration import (
+    below_rejected,
     calibrate,
     certificate,
     certified_threshold,
@@ -154,6 +155,19 @@ def test_a_fine_tuned_encoders_scope_keeps_as_many_human_examples_in_scope_as_th
     scope = matching_scope(stock, 0.6)(tuned)
     assert np.mean(tuned < scope) == pytest.approx(np.mean(stock < 0.6), abs=0.01)
     assert scope == pytest.approx(0.8, abs=0.01)
+
+
+def test_rejected_prompts_lower_the_scope_to_just_above_the_most_similar_one():
+    assert below_rejected(0.6, np.array([0.118, 0.424, 0.3])) == 0.43
+
+
+def test_rejected_prompts_never_raise_the_scope():
+    assert below_rejected(0.6, np.array([0.2, 0.75])) == 0.6
+
+
+def test_rejected_prompts_bound_a_fine_tuned_encoders_matched_scope_too():
+    matched = below_rejected(lambda similarity: float(np.median(similarity)), np.array([0.5]))
+    assert (matched(np.array([0.3, 0.4, 0.9])), matched(np.array([0.6, 0.8, 0.9]))) == (0.4, 0.51)
 
 
 def test_held_out_similarity_compares_each_row_with_the_other_folds_only():

@@ -176,6 +176,18 @@ def matching_scope(stock_similarity, stock_scope) -> Callable[[np.ndarray], floa
     )
 
 
+def below_rejected(scope, rejected_similarity) -> float | Callable[[np.ndarray], float]:
+    """`scope` (a similarity, or a function of the evidence's similarities giving one) lowered to just above
+    `rejected_similarity`, the prompts people rejected, each at its nearest human-labelled example's
+    similarity: what people turned away says where the labelled intents end. Of new prompts like the n
+    rejected ones, 1 in n + 1 is more similar than all of them, so few are enough to lower the bar and it is
+    never raised above `scope`."""
+    above = round(math.floor(100 * float(np.max(rejected_similarity)) + 1e-9) / 100 + 0.01, 2)
+    if callable(scope):
+        return lambda similarity: min(scope(similarity), above)
+    return min(scope, above)
+
+
 def certificate(sureness, correct, similarity, target, step, scope, confidence) -> Proof:
     """The Proof the evidence gives: the certified sureness threshold (or None) and its share of the evidence.
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .budget import Budget
-from .calibration import calibrate, fold_numbers, heads_fold, held_out_similarity, matching_scope
+from .calibration import below_rejected, calibrate, fold_numbers, heads_fold, held_out_similarity, matching_scope
 from .card import Certificate, ModelCard
 from .datasets import NO_TRAFFIC, PromptVectors, ensure_embeddings, matrix, merge, near_duplicates
 from .encoder import DIMENSIONS, Encoder, stock_encoder
@@ -296,17 +296,45 @@ def stock_folds(human, auto, stock, policy: Policy) -> Callable:
     return heads_fold(stock.of(human), [e.triplet for e in human], auto_labelled, learning_options(stock, policy))
 
 
-def certify(fitted, merged, traffic, progress, budget, policy: Policy, after_tuning, stock) -> tuple[Certificate, str]:
+def rejected_similarity(encoded, known) -> np.ndarray:
+    """How similar each prompt people rejected is to its nearest example of `known`, as `encoded`'s encoder
+    embeds them (a fine-tuned one re-embeds the rejected prompts here, in the worker)."""
+    rejected = import_string(settings.SECONDMIND_REJECTED_SOURCE)()
+    if not rejected.prompts or not known:
+        return np.zeros(0)
+    return (rejected.vectors_by(encoded.encoder) @ encoded.of(known).T).max(axis=1)
+
+
+def gate_scope(encoded, human, holdout, policy: Policy) -> tuple[float | Callable, dict | None]:
+    """The similarity to a human-labelled example below which a prompt is out of scope for this version
+    (a function of the evidence's similarities for a fine-tuned encoder: the share of human examples the
+    stock value keeps), and what the prompts people rejected said of it: None while they are fewer than
+    the policy asks."""
+    rules = policy.certification
+    scope = rules.scope_similarity
+    if not encoded.encoder.is_stock:
+        folds = fold_numbers([e.triplet for e in human], FOLDS)
+        scope = matching_scope(held_out_similarity(matrix(human), folds), scope)  # the cache holds stock vectors
+    similarity = rejected_similarity(encoded, human + holdout) if rules.scope_rejections else np.zeros(0)
+    if len(similarity) < max(rules.scope_rejections, 1):
+        return scope, None
+    rejected = {"prompts": len(similarity), "most_similar": round(float(similarity.max()), 4)}
+    return below_rejected(scope, similarity), rejected
+
+
+def certify(
+    fitted, merged, traffic, progress, budget, policy: Policy, after_tuning, stock
+) -> tuple[Certificate, str, dict | None]:
     """Stage certify: the gate's certificates from human-labelled evidence: 5 fold models and the holdout.
     When the version's encoder is fine-tuned, each fold fine-tunes its own, if the time limit leaves each
     fold more than the `after_tuning` seconds its embedding and heads take; otherwise the folds use the
-    stock encoder (`stock`: its Encoded when the run made one). Returns the Certificate and what its
-    fold models were."""
+    stock encoder (`stock`: its Encoded when the run made one). Returns the Certificate, what its fold
+    models were and what the rejected prompts said of its scope (see `gate_scope`)."""
     encoded = fitted.encoded
     human = human_only(fitted.blind_trained_on)
     auto = [e for e in fitted.blind_trained_on if e.source not in HUMAN_SOURCES]
     rules = policy.certification
-    scope, fit_fold, folds_note = rules.scope_similarity, None, "fold models on the stock encoder"
+    fit_fold, folds_note = None, "fold models on the stock encoder"
     if not encoded.encoder.is_stock:
         named = label_names(merged, policy)
         if budget.share_of_rest(FOLDS, after_tuning) > time.monotonic():
@@ -316,8 +344,7 @@ def certify(fitted, merged, traffic, progress, budget, policy: Policy, after_tun
             stock = stock or encode(stock_encoder(), human + auto, traffic, named)
             fit_fold = stock_folds(human, auto, stock, policy)
             folds_note += ": the time limit left too little to fine-tune five more encoders"
-        folds = fold_numbers([e.triplet for e in human], FOLDS)
-        scope = matching_scope(held_out_similarity(matrix(human), folds), scope)  # the cache holds stock vectors
+    scope, rejected = gate_scope(encoded, human, merged.holdout, policy)
     gate = calibrate(
         fitted.blind,
         (encoded.of(merged.holdout), [e.triplet for e in merged.holdout]),
@@ -331,7 +358,7 @@ def certify(fitted, merged, traffic, progress, budget, policy: Policy, after_tun
         learning=fitted.learning,
         fit_fold=fit_fold,
     )
-    return gate, folds_note
+    return gate, folds_note, rejected
 
 
 def choose(stock, tuned) -> tuple[Fitted, str]:
@@ -378,7 +405,7 @@ def train_candidate(run, progress, policy: Policy) -> "Candidate":
     stock = None if mode == "finetune" else fit_on(stock_encoder(), "training the stock heads")
     fitted, encoder_note = (tuned, "fine-tuned encoder") if stock is None else choose(stock, tuned)
     certifying = stages("certifying the gate")
-    gate, gate_folds = certify(
+    gate, gate_folds, scope_rejected = certify(
         fitted, merged, traffic, certifying, budget, policy, heads_seconds, stock.encoded if stock else None
     )
     progress("judging", 96)
@@ -400,6 +427,7 @@ def train_candidate(run, progress, policy: Policy) -> "Candidate":
         "label_names": len(fitted.learning["names"][1]),
         "encoder": encoder_note,
         "gate_folds": gate_folds,
+        "scope_rejected": scope_rejected,
         "fine_tuning": fine_tuning,
         "near_duplicates": {"pairs": pairs, "most_similar": shown},
     }

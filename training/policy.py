@@ -140,6 +140,13 @@ class CertificationPolicy(Section):
         low=-1,
         high=1,
     )
+    scope_rejections: int = knob(
+        "SECONDMIND_SCOPE_REJECTIONS",
+        20,
+        "Once people rejected this many prompts, the scope is lowered to just above the most "
+        "similar of them, never raised (0: the fixed scope always).",
+        low=0,
+    )
 
 
 @dataclass(frozen=True)
