@@ -5,12 +5,12 @@ set the loop never sees."""
 
 import itertools
 import json
-import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import binomtest
 
 from training.datasets import import_jsonl, parse_jsonl
 from training.encoder import stock_encoder
@@ -72,9 +72,7 @@ def exact_hits(heads, vectors, records) -> np.ndarray:
 def sign_test(gained, lost) -> float:
     """Two-sided p-value that a change with `gained` and `lost` test prompts is no change at all: the
     prompts both models get right or wrong say nothing about which one is better."""
-    n = gained + lost
-    tail = sum(math.comb(n, k) for k in range(min(gained, lost) + 1)) / 2**n
-    return min(1.0, 2 * tail)
+    return float(binomtest(gained, gained + lost, 0.5).pvalue) if gained + lost else 1.0
 
 
 def full_supervision(vectors, records, test_vectors, test_records, encoder="stock") -> dict[str, float]:
