@@ -56,9 +56,10 @@ def item_losses(heads, embeddings, triplets) -> np.ndarray:
     return losses
 
 
-def item_exact(heads, embeddings, triplets) -> np.ndarray:
-    """Per example, whether `heads` predict its whole triplet."""
-    return exactly_right(heads.predict(embeddings).per_head, triplets)
+def item_hits(heads, embeddings, triplets) -> dict[str, np.ndarray]:
+    """Per head, whether `heads` predict each example's label."""
+    per_head = heads.predict(embeddings).per_head
+    return {head: np.array([per_head[head][0][i] == t[head] for i, t in enumerate(triplets)], bool) for head in HEADS}
 
 
 def exactly_right(per_head, triplets) -> np.ndarray:

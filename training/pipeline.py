@@ -19,7 +19,7 @@ from .calibration import below_rejected, calibrate, fold_numbers, heads_fold, he
 from .card import Certificate, ModelCard
 from .datasets import NO_TRAFFIC, PromptVectors, ensure_embeddings, matrix, merge, near_duplicates
 from .encoder import DIMENSIONS, Encoder, stock_encoder
-from .evaluation import evaluate, item_exact, item_losses
+from .evaluation import evaluate, item_hits, item_losses
 from .finetune import EncoderTuner
 from .label_names import named_triplets
 from .liveness import Heartbeat, RunAbandoned, beat, fail, this_worker
@@ -135,14 +135,16 @@ def _accuracy_score(metrics):
     return (sum(metrics[h]["accuracy"] for h in HEADS) / len(HEADS) + metrics["exact"]) / 2
 
 
-def _scored(heads, holdout) -> tuple[np.ndarray, np.ndarray]:
-    """Per holdout example: the heads' log-loss of its gold labels, and 1 where they get its whole triplet."""
-    return item_losses(heads, *holdout), item_exact(heads, *holdout).astype(int)
+def _scored(heads, holdout) -> tuple[np.ndarray, dict]:
+    """Per holdout example: the heads' log-loss of its gold labels, and per head 1 where they get its label."""
+    return item_losses(heads, *holdout), {head: hits.astype(int) for head, hits in item_hits(heads, *holdout).items()}
 
 
 def _paired(candidate, other) -> Comparison:
     """`candidate` against `other`, each `_scored` on the same holdout examples."""
-    return Comparison(other[0] - candidate[0], candidate[1] - other[1])
+    exact = [np.logical_and.reduce([hits[head] for head in HEADS]).astype(int) for hits in (candidate[1], other[1])]
+    heads = {head: candidate[1][head] - other[1][head] for head in HEADS}
+    return Comparison(other[0] - candidate[0], exact[0] - exact[1], heads)
 
 
 def batch_data_verdict(with_batch, without, holdout, policy: Policy) -> tuple[bool, str]:

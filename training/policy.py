@@ -245,7 +245,12 @@ class PromotionPolicy(Section):
         high=1,
     )
     tolerance: float = knob(
-        "SECONDMIND_PROMOTION_TOLERANCE", 0.05, "How much accuracy one head may lose in a promotion.", low=0, high=1
+        "SECONDMIND_PROMOTION_TOLERANCE",
+        0.05,
+        "How much accuracy one head may lose in a promotion (a loss counts only when the holdout "
+        "makes it as sure as SECONDMIND_PROMOTION_WORSE_CONFIDENCE asks).",
+        low=0,
+        high=1,
     )
     worse_confidence: float = knob(
         "SECONDMIND_PROMOTION_WORSE_CONFIDENCE",
