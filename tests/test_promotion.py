@@ -167,7 +167,7 @@ ACTION_LOST_ON_THREE = compared(CLEARLY_BETTER.saved, head_change={"action": [-1
 def test_a_head_worse_beyond_the_tolerance_blocks_promotion():
     candidate = scores(0.9, per_head={"action": 0.54})
     promote, reason = should_promote(candidate, scores(0.6), ACTION_LOST_ON_THREE, PromotionPolicy(tolerance=0.05))
-    assert not promote and "action surely lost more than 0.05" in reason
+    assert not promote and "action lost more than 0.05 accuracy beyond chance" in reason
 
 
 def test_a_head_worse_within_the_tolerance_still_promotes():

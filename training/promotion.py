@@ -100,7 +100,8 @@ def should_promote(candidate, active, comparison: Comparison | None, policy: Pro
         f"exact {candidate['exact']:.3f} vs {active['exact']:.3f} on {len(comparison)} holdout examples"
     )
     if worse:
-        return False, f"Not promoted: {', '.join(worse)} surely lost more than {tolerance:.2f} accuracy ({scores})."
+        lost = f"{', '.join(worse)} lost more than {tolerance:.2f} accuracy beyond chance"
+        return False, f"Not promoted: {lost} ({scores})."
     if (worse_exact := comparison.confidence_worse_exact()) >= policy.worse_confidence:
         return False, f"Not promoted: worse at whole triplets, {worse_exact:.0%} sure ({scores})."
     if not np.any(comparison.saved):
