@@ -7,8 +7,8 @@ from interactions.classify import classify
 from interactions.models import Review
 from interactions.reviews import decide
 from tests.conftest import train_once
-from training.models import TrainingRun
-from training.registry import activate
+from training.models import HUMAN_SOURCES, Example, TrainingRun
+from training.registry import activate, load_encoder
 
 # Nothing the seed's scripts, agents, emails, notes, papers, plans and reminders serve.
 REJECTED = [
@@ -67,3 +67,15 @@ def test_the_model_page_says_where_the_scope_stands(recalibrated, staff_client):
     html = staff_client.get(f"/models/{recalibrated.number}/").content.decode()
     assert f"In scope: prompts at least {recalibrated.card.certificate.scope:.2f} similar" in html
     assert "the most similar of the 3 prompts people rejected stands at" in html
+
+
+def test_a_fine_tuned_versions_scope_comes_from_the_rejected_prompts_as_its_encoder_embeds_them(rejected, settings):
+    settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("training", encoder="finetune", finetune_max_steps=2)
+    version = train_once(settings)
+    encoder = load_encoder(version)
+    labelled = [e.prompt for e in Example.objects.filter(source__in=HUMAN_SOURCES)]
+    most_similar = (encoder.embed(REJECTED) @ encoder.embed(labelled).T).max()
+    said = TrainingRun.objects.get(version=version).summary["scope_rejected"]
+    assert not encoder.is_stock
+    assert said["most_similar"] == pytest.approx(most_similar, abs=1e-3)
+    assert said["most_similar"] < version.card.certificate.scope <= said["most_similar"] + 0.01
