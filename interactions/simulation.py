@@ -14,7 +14,7 @@ from scipy.stats import binomtest
 
 from training.datasets import import_jsonl, parse_jsonl
 from training.encoder import stock_encoder
-from training.evaluation import evaluate
+from training.evaluation import evaluate, item_hits, whole_triplets
 from training.finetune import EncoderTuner
 from training.label_names import named_triplets
 from training.models import HEADS, Source, TrainingRun
@@ -61,12 +61,6 @@ def stratified_seed(records, size, rng) -> tuple[list[int], list[int]]:
 def test_scores(heads, vectors, records) -> dict[str, float]:
     metrics = evaluate(heads, vectors, records)
     return {**{head: round(metrics[head]["accuracy"], 4) for head in HEADS}, "exact": round(metrics["exact"], 4)}
-
-
-def exact_hits(heads, vectors, records) -> np.ndarray:
-    """Per test prompt, whether the whole predicted triplet is right."""
-    predicted = heads.predict(vectors).per_head
-    return np.array([all(predicted[head][0][i] == r[head] for head in HEADS) for i, r in enumerate(records)])
 
 
 def sign_test(gained, lost) -> float:
@@ -216,7 +210,7 @@ class LoopSimulation:
             return self.active[1], None
         heads, vectors = load_heads(version), self.test_vectors(version)
         test = test_scores(heads, vectors, self.plan.test)
-        hits = exact_hits(heads, vectors, self.plan.test)
+        hits = whole_triplets(item_hits(heads, vectors, self.plan.test))
         change = None
         if self.active:
             gained, lost = int((hits & ~self.active[2]).sum()), int((~hits & self.active[2]).sum())

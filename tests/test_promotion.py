@@ -183,6 +183,23 @@ def test_two_head_labels_lost_on_a_small_holdout_do_not_block_a_better_candidate
     assert should_promote(candidate, active, holdout, DEFAULT)[0]
 
 
+def test_a_comparison_counts_whole_triplets_and_each_heads_labels_gained_and_lost():
+    # three holdout examples: the candidate gets the action of the first right, misses the subject of the third
+    candidate = {"subject": [True, True, False], "action": [True, False, True], "category": [True, True, True]}
+    active = {"subject": [True, True, True], "action": [False, False, True], "category": [True, True, True]}
+    comparison = Comparison.between(
+        (np.array([1.0, 2.0, 3.0]), {h: np.array(v) for h, v in candidate.items()}),
+        (np.array([1.5, 2.0, 2.0]), {h: np.array(v) for h, v in active.items()}),
+    )
+    assert comparison.saved.tolist() == [0.5, 0.0, -1.0]
+    assert comparison.exact_change.tolist() == [1, 0, -1]
+    assert {h: c.tolist() for h, c in comparison.head_change.items()} == {
+        "subject": [0, 0, -1],
+        "action": [1, 0, 0],
+        "category": [0, 0, 0],
+    }
+
+
 def test_a_holdout_too_small_to_decide_keeps_the_active_model():
     nine = compared(CLEARLY_BETTER.saved[:9])
     promote, reason = should_promote(scores(0.9), scores(0.1), nine, PromotionPolicy(min_holdout=10))

@@ -58,12 +58,17 @@ def item_losses(heads, embeddings, triplets) -> np.ndarray:
 
 def item_hits(heads, embeddings, triplets) -> dict[str, np.ndarray]:
     """Per head, whether `heads` predict each example's label."""
-    per_head = heads.predict(embeddings).per_head
+    return label_hits(heads.predict(embeddings).per_head, triplets)
+
+
+def label_hits(per_head, triplets) -> dict[str, np.ndarray]:
+    """Per head, whether the predicted label (`per_head`, as Prediction.per_head) is each example's."""
     return {head: np.array([per_head[head][0][i] == t[head] for i, t in enumerate(triplets)], bool) for head in HEADS}
 
 
-def exactly_right(per_head, triplets) -> np.ndarray:
-    return np.array([all(per_head[head][0][i] == t[head] for head in HEADS) for i, t in enumerate(triplets)], bool)
+def whole_triplets(hits) -> np.ndarray:
+    """Per example, whether every head's label is right (`hits`: per head, as label_hits gives them)."""
+    return np.logical_and.reduce([hits[head] for head in HEADS])
 
 
 def evaluate(heads, embeddings, triplets) -> dict | None:
@@ -72,7 +77,7 @@ def evaluate(heads, embeddings, triplets) -> dict | None:
         return None
     predictions = heads.predict(embeddings).per_head
     metrics = {head: head_metrics([t[head] for t in triplets], predictions[head][0]) for head in HEADS}
-    metrics["exact"] = float(np.mean(exactly_right(predictions, triplets)))
+    metrics["exact"] = float(np.mean(whole_triplets(label_hits(predictions, triplets))))
     metrics["mean_macro_f1"] = float(np.mean([metrics[head]["macro_f1"] for head in HEADS]))
     metrics["log_loss"] = float(item_losses(heads, embeddings, triplets).mean())
     metrics["size"] = len(triplets)

@@ -136,15 +136,8 @@ def _accuracy_score(metrics):
 
 
 def _scored(heads, holdout) -> tuple[np.ndarray, dict]:
-    """Per holdout example: the heads' log-loss of its gold labels, and per head 1 where they get its label."""
-    return item_losses(heads, *holdout), {head: hits.astype(int) for head, hits in item_hits(heads, *holdout).items()}
-
-
-def _paired(candidate, other) -> Comparison:
-    """`candidate` against `other`, each `_scored` on the same holdout examples."""
-    exact = [np.logical_and.reduce([hits[head] for head in HEADS]).astype(int) for hits in (candidate[1], other[1])]
-    heads = {head: candidate[1][head] - other[1][head] for head in HEADS}
-    return Comparison(other[0] - candidate[0], exact[0] - exact[1], heads)
+    """Per holdout example: the heads' log-loss of its gold labels, and per head whether they get its label."""
+    return item_losses(heads, *holdout), item_hits(heads, *holdout)
 
 
 def batch_data_verdict(with_batch, without, holdout, policy: Policy) -> tuple[bool, str]:
@@ -154,7 +147,7 @@ def batch_data_verdict(with_batch, without, holdout, policy: Policy) -> tuple[bo
     them between -0.5 and +1 point (docs/learning, 2026-12-05 late)."""
     if not len(holdout[1]):
         return False, "batch data left out: no holdout to tell whether it helps"
-    comparison = _paired(_scored(with_batch, holdout), _scored(without, holdout))
+    comparison = Comparison.between(_scored(with_batch, holdout), _scored(without, holdout))
     better, _ = should_promote(
         evaluate(with_batch, *holdout), evaluate(without, *holdout), comparison, policy.promotion
     )
@@ -317,8 +310,10 @@ def gate_scope(encoded, human, holdout, policy: Policy) -> tuple[float | Callabl
     if not encoded.encoder.is_stock:
         folds = fold_numbers([e.triplet for e in human], FOLDS)
         scope = matching_scope(held_out_similarity(matrix(human), folds), scope)  # the cache holds stock vectors
-    similarity = rejected_similarity(encoded, human + holdout) if rules.scope_rejections else np.zeros(0)
-    if len(similarity) < max(rules.scope_rejections, 1):
+    if not rules.scope_rejections:
+        return scope, None
+    similarity = rejected_similarity(encoded, human + holdout)
+    if len(similarity) < rules.scope_rejections:
         return scope, None
     rejected = {"prompts": len(similarity), "most_similar": round(float(similarity.max()), 4)}
     return below_rejected(scope, similarity), rejected
@@ -456,7 +451,7 @@ def judge_active(active, holdout_examples) -> tuple[dict | None, Callable | None
     active_scores = _scored(active_blind, (vectors, triplets))
 
     def compare(candidate, holdout):
-        return _paired(_scored(candidate, holdout), active_scores)
+        return Comparison.between(_scored(candidate, holdout), active_scores)
 
     return evaluate(active_blind, vectors, triplets), compare
 

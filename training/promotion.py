@@ -6,6 +6,7 @@ import numpy as np
 from django.db import transaction
 from scipy.stats import binomtest, ttest_1samp
 
+from .evaluation import whole_triplets
 from .models import HEADS, ModelVersion, Promotion
 from .policy import PromotionPolicy
 from .registry import activate, active_version, load_heads
@@ -20,6 +21,17 @@ class Comparison:
     saved: np.ndarray
     exact_change: np.ndarray
     head_change: dict
+
+    @classmethod
+    def between(cls, candidate, active) -> "Comparison":
+        """`candidate` against `active`, each (per-example log-loss, per-head hits as item_hits gives
+        them) on the same holdout examples."""
+        (losses, hits), (active_losses, active_hits) = candidate, active
+        return cls(
+            active_losses - losses,
+            whole_triplets(hits).astype(int) - whole_triplets(active_hits).astype(int),
+            {head: hits[head].astype(int) - active_hits[head].astype(int) for head in HEADS},
+        )
 
     def __len__(self) -> int:
         return len(self.saved)

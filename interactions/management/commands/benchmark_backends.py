@@ -6,8 +6,9 @@ import numpy as np
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from interactions.simulation import exact_hits, read_triplets
+from interactions.simulation import read_triplets
 from training.encoder import ENCODER_NAME, ONNX_LARGEST_PASS, Encoder, stock_encoder
+from training.evaluation import item_hits, whole_triplets
 from training.trainer import Trainer
 
 HWU64 = settings.BASE_DIR.parent / "shared" / "datasets" / "hwu64"
@@ -50,7 +51,7 @@ class Command(BaseCommand):
             rows[name] = {
                 "latency": latencies(encoder, texts[:prompts]),
                 "rates": {size: rate(encoder, texts, size) for size in batch_sizes},
-                "exact": float(exact_hits(heads, vectors, scored).mean()),
+                "exact": float(whole_triplets(item_hits(heads, vectors, scored)).mean()),
                 "vectors": vectors,
             }
         self.print_table(rows, batch_sizes, len(scored), prompts)
