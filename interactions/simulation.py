@@ -218,7 +218,7 @@ class LoopSimulation:
                 "from_version": self.active[0],
                 "gained": gained,
                 "lost": lost,
-                "p_value": round(sign_test(gained, lost), 4),
+                "p_value": float(f"{sign_test(gained, lost):.3g}"),  # significant digits: a clear gain is not 0
             }
         self.active = (version.number, test, hits)
         return test, change

@@ -30,13 +30,17 @@ HWU64 = settings.BASE_DIR.parent / "shared" / "datasets" / "hwu64"
 
 
 SLOW_FIXTURES = {"hwu64", "hwu64_vectors", "worker", "finetuning"}
+DATASET_FIXTURES = {"hwu64", "hwu64_vectors"}
 
 
 def pytest_collection_modifyitems(items):
-    """`slow`: a real worker or browser, a fine-tuned encoder or HWU64; `make test-fast` leaves them out."""
+    """`slow`: a real worker or browser, a fine-tuned encoder or HWU64; `make test-fast` leaves them out.
+    `dataset`: learns from HWU64, what no database engine changes; `make test-scaleout` leaves them out."""
     for item in items:
         if SLOW_FIXTURES & set(item.fixturenames) or item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.slow)
+        if DATASET_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.dataset)
 
 
 def pytest_report_header(config):

@@ -35,6 +35,7 @@ STEP_FIELDS = {
     "gate_folds",
 }
 TEST_FIELDS = {"subject", "action", "category", "exact"}
+STREAM = 1000  # HWU64 training prompts: the 50 seed triplets, then a run every 250 prompts
 # traffic from outside HWU64's intents, as a real assistant gets it
 STRAYS = [
     "merge the feature branch and fix the conflicts",
@@ -64,7 +65,7 @@ STRAYS = [
 def result(hwu64, tmp_path_factory, django_db_blocker):
     work = tmp_path_factory.mktemp("simulation")
     lines = (hwu64 / "train.jsonl").read_text(encoding="utf-8").splitlines()
-    (work / "train.jsonl").write_text("\n".join(lines[:1500]) + "\n", encoding="utf-8")
+    (work / "train.jsonl").write_text("\n".join(lines[:STREAM]) + "\n", encoding="utf-8")
     (work / "outside.txt").write_text("\n".join(OUT_OF_SCOPE) + "\n", encoding="utf-8")
     (work / "strays.txt").write_text("\n".join(STRAYS) + "\n", encoding="utf-8")
     with django_db_blocker.unblock():  # the command itself never touches this database: it runs its own
@@ -162,7 +163,7 @@ def test_the_reviewer_rejects_out_of_scope_traffic_and_the_report_counts_it(resu
     assert strays["prompts"] == len(STRAYS)
     assert strays["rejected"] >= 1
     assert strays["rejected"] + strays["auto_accepted"] <= strays["prompts"]
-    assert result["prompts_seen"] == 1500 - 50 + len(STRAYS)
+    assert result["prompts_seen"] == STREAM - 50 + len(STRAYS)
 
 
 def test_the_report_names_each_out_of_scope_prompt_labelled_without_a_person(trained, accept_everything):
