@@ -78,6 +78,21 @@ def test_out_of_scope_evidence_is_never_certified():
     assert certified_threshold(scores, [True] * 100, target=0.9, step=50) is None
 
 
+def test_an_uncertified_proof_says_how_many_of_its_surest_predictions_were_right_and_how_many_had_to_be():
+    sureness = np.linspace(10, 0, 100)
+    correct = np.ones(100, dtype=bool)
+    correct[9] = False  # the tenth surest: one error among the first 60 stops a 95% certificate
+    proof = certificate(sureness, correct, np.ones(100), target=0.95, step=60, scope=0.6, confidence=0.95)
+    assert not proof.certified
+    assert (proof.surest, proof.surest_right, proof.needed) == (60, 59, 60)
+
+
+def test_only_in_scope_evidence_counts_among_the_surest_predictions():
+    similarity = np.where(np.arange(100) < 40, 0.9, 0.1)  # the 60 others lie far from every labelled example
+    proof = certificate(np.linspace(10, 0, 100), np.ones(100, bool), similarity, 0.95, 60, 0.6, 0.95)
+    assert (proof.surest, proof.surest_right) == (40, 40) and not proof.certified
+
+
 def clusters(count, size, seed=0, spread=0.05):
     """Unit vectors around `count` centres, each cluster one triplet."""
     rng = np.random.default_rng(seed)

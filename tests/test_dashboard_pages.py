@@ -109,6 +109,25 @@ def test_the_pages_say_why_nothing_is_auto_accepted_yet(reviewer_client, trained
     assert "Not certified:" in reviewer_client.get(f"/models/{trained.number}/").content.decode()
 
 
+def test_the_pages_say_how_close_the_evidence_came_to_a_certificate(reviewer_client, trained):
+    close = Proof(None, 0.0, surest=60, surest_right=51, needed=60)
+    give_certificate(
+        trained, Certificate(step=60, evidence=180, triplet=close, heads={**Certificate().heads, "action": close})
+    )
+    sentence = "Of the 60 predictions its evidence was surest of, 51 were right; 60 must be to certify."
+    assert sentence in reviewer_client.get("/").content.decode()
+    page = reviewer_client.get(f"/models/{trained.number}/").content.decode()
+    assert sentence in page and "51 of 60 right (60 of 60 needed)" in page
+
+
+def test_the_seed_models_pages_say_that_too_little_of_its_evidence_is_in_scope_to_test(reviewer_client, trained):
+    proof = trained.card.certificate.triplet
+    assert proof.surest < 60  # 69 seed examples, most of them far from every other
+    verb = "is" if proof.surest == 1 else "are"
+    expected = f"Only {proof.surest} of them {verb} in scope, and a threshold is first tested on 60."
+    assert expected in reviewer_client.get("/").content.decode()
+
+
 def test_the_model_page_shows_a_certified_gate(reviewer_client, trained):
     give_certificate(trained, Certificate(confidence=0.9, evidence=600, triplet=Proof(4.2, 0.12)))
     page = reviewer_client.get(f"/models/{trained.number}/").content.decode()

@@ -199,7 +199,15 @@ def certificate(sureness, correct, similarity, target, step, scope, confidence) 
     if threshold is not None:
         threshold = max(threshold, math.log(target / (1 - target)))
     share = 0.0 if threshold is None else round(float(np.mean(scores >= threshold)), 4)
-    return Proof(threshold, share)
+    surest = np.argsort(-scores, kind="stable")[: min(step, int(np.sum(scores > OUT_OF_SCOPE)))]
+    return Proof(
+        threshold, share, len(surest), int(np.sum(np.asarray(correct)[surest])), least_right(step, target, confidence)
+    )
+
+
+def least_right(step, target, confidence) -> int | None:
+    """The fewest right of the `step` surest predictions that certify a threshold, or None if none can."""
+    return next((right for right in range(step + 1) if precision_lower_bound(right, step, confidence) >= target), None)
 
 
 def calibrate(

@@ -13,6 +13,12 @@ class Proof:
 
     threshold: float | None = None  # None: the evidence proved no threshold
     certified_share: float = 0.0  # of the evidence at or above the threshold
+    # how close the evidence came: of its `surest` predictions in scope (the first the threshold test
+    # checks, a certificate step's worth when there are that many), `surest_right` were right and at
+    # least `needed` had to be (None: unknown, a version made before they were kept)
+    surest: int = 0
+    surest_right: int | None = None
+    needed: int | None = None
 
     @property
     def certified(self) -> bool:
@@ -24,7 +30,13 @@ class Proof:
     @classmethod
     def from_json(cls, data: dict | None) -> "Proof":
         data = data or {}
-        return cls(data.get("threshold"), data.get("certified_share", 0.0))
+        return cls(
+            data.get("threshold"),
+            data.get("certified_share", 0.0),
+            data.get("surest", 0),
+            data.get("surest_right"),
+            data.get("needed"),
+        )
 
 
 def _no_proofs() -> dict:
@@ -73,8 +85,7 @@ class Certificate:
             "confidence": self.confidence,
             "scope": self.scope,
             "evidence": self.evidence,
-            "threshold": self.triplet.threshold,
-            "certified_share": self.triplet.certified_share,
+            **vars(self.triplet),
             "heads": {head: vars(proof) for head, proof in self.heads.items()},
         }
 
