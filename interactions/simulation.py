@@ -288,10 +288,13 @@ def count_labelled_without_a_person(counts, interaction) -> None:
 
 
 def step_gate(certificate) -> dict:
-    """The certificate a run served with: whole-triplet and per-head thresholds, and its evidence."""
+    """The certificate a run served with: whole-triplet and per-head thresholds, its evidence, and how many
+    of the surest in-scope predictions of that evidence had their whole triplet right."""
     return {
         "threshold": certificate.threshold,
         "evidence": certificate.evidence,
+        "surest": certificate.triplet.surest,
+        "surest_right": certificate.triplet.surest_right,
         "scope": certificate.scope,
         "heads": {head: proof.threshold for head, proof in certificate.heads.items()},
     }

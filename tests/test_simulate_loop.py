@@ -90,6 +90,7 @@ def test_it_reports_every_training_run_as_a_step(result):
         assert STEP_FIELDS <= set(step)
         assert set(step["test"]) == TEST_FIELDS and all(0 <= v <= 1 for v in step["test"].values())
         assert [stage for stage, _ in step["stage_seconds"]][:2] == ["preparing", "training the stock heads"]
+        assert 0 <= step["gate"]["surest_right"] <= step["gate"]["surest"] <= 60
     assert result["steps"][-1]["human_labels"] > 0
 
 
