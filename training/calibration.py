@@ -189,7 +189,8 @@ def below_rejected(scope, rejected_similarity) -> float | Callable[[np.ndarray],
 
 
 def certificate(sureness, correct, similarity, target, step, scope, confidence) -> Proof:
-    """The Proof the evidence gives: the certified sureness threshold (or None) and its share of the evidence.
+    """The Proof the evidence gives: the certified sureness threshold (or None), its share of the evidence,
+    and how many of the `step` surest in-scope predictions (the first set tested) were right.
 
     The threshold is never below the target's own log-odds: the model must itself be at least as sure as
     the precision asked for, since the evidence comes from models close to, not the same as, the one that
