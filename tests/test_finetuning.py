@@ -189,6 +189,7 @@ def test_the_folds_share_what_is_left_of_the_time_limit_less_what_each_does_afte
     assert budget.share_of_rest(1, then_spend=0) == pytest.approx(budget.end, abs=0.5)
 
 
+@pytest.mark.slow  # fine-tunes an encoder
 def test_with_too_little_time_left_the_gate_is_certified_by_stock_encoder_folds_without_fine_tuning_them(
     seeded, settings, tunings
 ):
@@ -207,6 +208,7 @@ def test_an_encoder_round_trips_through_its_bytes_and_keeps_its_name(tuned):
     np.testing.assert_allclose(again.embed([PROMPT]), encoder.embed([PROMPT]), atol=1e-6)
 
 
+@pytest.mark.slow  # fine-tunes an encoder
 def test_auto_keeps_the_stock_encoder_unless_the_fine_tuned_one_does_better(seeded, settings):
     settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("training", encoder="auto", finetune_max_steps=1)
     run = train_now()

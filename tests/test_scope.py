@@ -69,6 +69,7 @@ def test_the_model_page_says_where_the_scope_stands(recalibrated, staff_client):
     assert "the most similar of the 3 prompts people rejected stands at" in html
 
 
+@pytest.mark.slow  # fine-tunes an encoder
 def test_a_fine_tuned_versions_scope_comes_from_the_rejected_prompts_as_its_encoder_embeds_them(rejected, settings):
     settings.SECONDMIND_POLICY = settings.SECONDMIND_POLICY.but("training", encoder="finetune", finetune_max_steps=2)
     version = train_once(settings)
