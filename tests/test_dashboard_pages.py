@@ -124,7 +124,7 @@ def test_the_seed_models_pages_say_that_too_little_of_its_evidence_is_in_scope_t
     proof = trained.card.certificate.triplet
     assert proof.surest < 60  # 69 seed examples, most of them far from every other
     verb = "is" if proof.surest == 1 else "are"
-    expected = f"Only {proof.surest} of those examples {verb} in scope (similar enough to another to be judged)"
+    expected = f"Only {proof.surest} of its 69 human-labelled examples {verb} in scope (similar enough to another"
     assert expected in reviewer_client.get("/").content.decode()
 
 

@@ -17,6 +17,13 @@ def test_retrain_wait_trains_and_activates_the_first_model(seeded, capsys):
     assert "training" in out.err  # the progress bar
 
 
+def test_retrain_wait_says_how_close_the_gate_came_while_no_whole_triplet_is_certified(seeded, capsys):
+    call_command("retrain", wait=True)
+    out = capsys.readouterr().out
+    assert "No whole triplet is auto-accepted yet. Only " in out
+    assert "of its 69 human-labelled examples" in out and "a threshold is first tested on 60." in out
+
+
 def test_after_a_retrain_the_api_answers_with_the_new_version(api, trained, staff):
     prompt = {"prompt": "Find my notes about the migration"}
     assert api.post("/classify", prompt).json()["model_version"] == trained.number

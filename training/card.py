@@ -75,6 +75,23 @@ class Certificate:
         """Whether this version labels `head` without a person when it is sure of it: the pausing rule."""
         return self.heads[head].certified and head not in self.paused
 
+    @property
+    def how_close(self) -> str:
+        """While no whole triplet is certified, how close the evidence came, in words ("" when unknown)."""
+        proof = self.triplet
+        if proof.certified or proof.surest_right is None:
+            return ""
+        if proof.surest < self.step:
+            verb = "is" if proof.surest == 1 else "are"
+            return (
+                f"Only {proof.surest} of its {self.evidence} human-labelled examples {verb} in scope (similar "
+                f"enough to another to be judged), and a threshold is first tested on {self.step}."
+            )
+        return (
+            f"Of the {proof.surest} predictions its evidence was surest of, {proof.surest_right} were right; "
+            f"{proof.needed} must be to certify."
+        )
+
     def with_paused(self, paused) -> "Certificate":
         return replace(self, paused=tuple(paused))
 

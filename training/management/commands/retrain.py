@@ -51,3 +51,5 @@ class Command(BaseCommand):
             f"(holdout {run.summary['holdout']}, exact {holdout.get('exact', float('nan')):.3f}). "
             f"{run.decision}"
         )
+        if how_close := run.version.card.certificate.how_close:
+            self.stdout.write(f"No whole triplet is auto-accepted yet. {how_close}")
