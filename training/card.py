@@ -82,10 +82,11 @@ class Certificate:
         if proof.certified or proof.surest_right is None:
             return ""
         if proof.surest < self.step:
-            verb = "is" if proof.surest == 1 else "are"
+            few = f"Only {proof.surest}" if proof.surest else "None"
+            verb = "are" if proof.surest > 1 else "is"
             return (
-                f"Only {proof.surest} of its {self.evidence} human-labelled examples {verb} in scope (similar "
-                f"enough to another to be judged), and a threshold is first tested on {self.step}."
+                f"{few} of its {self.evidence} human-labelled examples {verb} in scope (similar enough to "
+                f"another to be judged), and a threshold is first tested on {self.step}."
             )
         return (
             f"Of the {proof.surest} predictions its evidence was surest of, {proof.surest_right} were right; "
