@@ -87,6 +87,16 @@ def test_an_uncertified_proof_says_how_many_of_its_surest_predictions_were_right
     assert (proof.surest, proof.surest_right, proof.needed) == (60, 59, 60)
 
 
+def test_predictions_tied_with_the_60th_surest_count_as_the_threshold_test_counts_them():
+    sureness = np.concatenate([np.full(70, 50.0), np.linspace(10, 0, 30)])  # 70 as sure as log-odds go
+    correct = np.ones(100, dtype=bool)
+    correct[65] = False  # past the 60th in order, within the tie: a threshold there accepts it
+    proof = certificate(sureness, correct, np.ones(100), target=0.95, step=60, scope=0.6, confidence=0.95)
+    assert not proof.certified
+    assert (proof.surest, proof.surest_right) == (70, 69)
+    assert proof.needed == 70
+
+
 def test_only_in_scope_evidence_counts_among_the_surest_predictions():
     similarity = np.where(np.arange(100) < 40, 0.9, 0.1)  # the 60 others lie far from every labelled example
     proof = certificate(np.linspace(10, 0, 100), np.ones(100, bool), similarity, 0.95, 60, 0.6, 0.95)

@@ -16,7 +16,7 @@ the holdout alone would be enough.
 import math
 import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -54,18 +54,30 @@ def certified_threshold(scores, correct, target, step, confidence=0.95) -> float
     the first that fails (fixed sequence testing): picking the best of many noisy tests would certify
     luck.
     """
-    scores, correct = np.asarray(scores, dtype=float), np.asarray(correct, dtype=bool)
-    order = np.argsort(-scores, kind="stable")
-    scores, correct = scores[order], correct[order]
+    scores, correct = ranked(scores, correct)
     hits = np.cumsum(correct)
     best = None
-    for k in range(step, len(scores) + 1, step):
-        while k < len(scores) and scores[k] == scores[k - 1]:
-            k += 1  # a threshold accepts every item of equal score
+    for k in accepted_sizes(scores, step):
         if scores[k - 1] == OUT_OF_SCOPE or precision_lower_bound(int(hits[k - 1]), k, confidence) < target:
             break
         best = float(scores[k - 1])
     return best
+
+
+def ranked(scores, correct) -> tuple[np.ndarray, np.ndarray]:
+    """The scores from the highest, and whether each item was right, in the same order."""
+    scores, correct = np.asarray(scores, dtype=float), np.asarray(correct, dtype=bool)
+    order = np.argsort(-scores, kind="stable")
+    return scores[order], correct[order]
+
+
+def accepted_sizes(ranked_scores, step) -> Iterator[int]:
+    """The sizes of the accepted sets the threshold test tries, strictest first: `step`, 2 x `step`, ...
+    items, each grown to every item of the same score (a threshold accepts them all)."""
+    for k in range(step, len(ranked_scores) + 1, step):
+        while k < len(ranked_scores) and ranked_scores[k] == ranked_scores[k - 1]:
+            k += 1
+        yield k
 
 
 def gate_score(sureness, similarity, scope) -> np.ndarray:
@@ -200,15 +212,19 @@ def certificate(sureness, correct, similarity, target, step, scope, confidence) 
     if threshold is not None:
         threshold = max(threshold, math.log(target / (1 - target)))
     share = 0.0 if threshold is None else round(float(np.mean(scores >= threshold)), 4)
-    surest = np.argsort(-scores, kind="stable")[: min(step, int(np.sum(scores > OUT_OF_SCOPE)))]
+    scores, correct = ranked(scores, correct)
+    in_scope = int(np.sum(scores > OUT_OF_SCOPE))
+    surest = next(accepted_sizes(scores, step)) if in_scope >= step else in_scope
     return Proof(
-        threshold, share, len(surest), int(np.sum(np.asarray(correct)[surest])), least_right(step, target, confidence)
+        threshold, share, surest, int(correct[:surest].sum()), least_right(max(surest, step), target, confidence)
     )
 
 
-def least_right(step, target, confidence) -> int | None:
-    """The fewest right of the `step` surest predictions that certify a threshold, or None if none can."""
-    return next((right for right in range(step + 1) if precision_lower_bound(right, step, confidence) >= target), None)
+def least_right(tested, target, confidence) -> int | None:
+    """The fewest right of `tested` predictions that certify a threshold, or None if none can."""
+    return next(
+        (right for right in range(tested + 1) if precision_lower_bound(right, tested, confidence) >= target), None
+    )
 
 
 def calibrate(

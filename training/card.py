@@ -13,9 +13,9 @@ class Proof:
 
     threshold: float | None = None  # None: the evidence proved no threshold
     certified_share: float = 0.0  # of the evidence at or above the threshold
-    # how close the evidence came: of its `surest` predictions in scope (the first the threshold test
-    # checks, a certificate step's worth when there are that many), `surest_right` were right and at
-    # least `needed` had to be (None: unknown, a version made before they were kept)
+    # how close the evidence came: of its `surest` predictions in scope (the first set the threshold
+    # test checks, a step's worth and every prediction tied with the last, when there are that many),
+    # `surest_right` were right and at least `needed` had to be (None: a version made before they were kept)
     surest: int = 0
     surest_right: int | None = None
     needed: int | None = None
